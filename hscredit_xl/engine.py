@@ -1,0 +1,240 @@
+"""Score every unit at once: the rubric's rules over typed unit data, then the totals the decisions page sets.
+
+Pure Python, no Excel: the workbook, the command line and the tests all call `score_units`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import kinds
+from .inputs import ERROR, Problem, UnitInput
+from .rubric import Part, Rubric, Rule
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class UnitResult:
+    unit: str
+    public_service: bool
+    rules: dict[str, Decimal | None]  # every base rule id; None where the rule does not apply
+    sections: dict[str, Decimal]  # item number -> subtotal of its rules
+    base: Decimal
+    applicable_max: Decimal
+    base_scaled: Decimal
+    bonus: Decimal
+    deduction: Decimal
+    capped: Decimal  # min(cap, base_scaled + bonus)
+    total: Decimal
+    rank: int = 0
+    adjustment: Decimal = ZERO
+    adjustment_reason: str = ""
+    final: Decimal = ZERO
+    final_rank: int = 0
+    self_scores: dict[str, Decimal] = field(default_factory=dict)
+    self_total: Decimal | None = None
+    difference: Decimal | None = None
+    rule_differences: dict[str, Decimal] = field(default_factory=dict)
+    weighted: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    rubric: Rubric
+    choices: dict[str, str]
+    units: list[UnitResult]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == ERROR]
+
+    def ranking(self) -> list[UnitResult]:
+        return sorted(self.units, key=lambda u: (u.rank, u.final_rank))
+
+
+class Switches:
+    """The chosen option of every switch, and the parameter values they stand for."""
+
+    def __init__(self, rubric: Rubric, choices: Mapping[str, str] | None = None):
+        self.rubric = rubric
+        self.choices = dict(rubric.default_choices)
+        for sid, option in (choices or {}).items():
+            if sid not in rubric.switches or option not in rubric.switches[sid].options:
+                raise ValueError(f"开关 {sid} 没有选项「{option}」")
+            self.choices[sid] = option
+
+    def value(self, sid: str):
+        return self.rubric.switches[sid].options[self.choices[sid]].value
+
+    def resolve(self, node):
+        """Replace every {switch: Ax} in a parameter tree by the chosen option's value."""
+        if isinstance(node, dict):
+            if set(node) == {"switch"}:
+                return self.value(node["switch"])
+            return {k: self.resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.resolve(v) for v in node]
+        return node
+
+    def active(self, part: Part) -> bool:
+        return all(self.choices[sid] == option for sid, option in part.when.items())
+
+
+def score_given(part: Part, given, params: dict) -> Decimal:
+    """A part's score from its derived value (for rank and place kinds: from the place)."""
+    kind = part.kind
+    if kind == "rank":
+        return kinds.rank_score(int(given), params["top"], params["step"], params.get("floor", 0))
+    if kind == "place":
+        return kinds.place_score(int(given), params["points"])
+    if kind == "tier":
+        tiers = [(t["at"], t["points"], bool(t.get("inclusive", True))) for t in params["tiers"]]
+        return kinds.tier_score(given, tiers, params.get("otherwise", 0))
+    if kind == "rate":
+        return kinds.rate_score(given, params["points"], bool(params.get("inverse", False)))
+    if kind == "count":
+        return kinds.count_score(given, params["per_item"], params["cap"])
+    if kind == "flag":
+        return kinds.flag_score(bool(given), params["points"])
+    if kind == "manual":
+        return kinds.to_decimal(given)
+    raise ValueError(f"未知的计算类型「{kind}」")
+
+
+def _derive(value_spec, values: Mapping[str, object], switches: Switches):
+    """The value a part scores, from the unit's typed data."""
+    if isinstance(value_spec, str):
+        return values[value_spec]
+    if "each" in value_spec:
+        return [values[k] for k in value_spec["each"]]
+    if "ratio" in value_spec:
+        numerator, denominator = (Decimal(values[k]) for k in value_spec["ratio"])
+        if denominator == 0:
+            return Decimal(switches.resolve(value_spec.get("if_zero", 0)))
+        return numerator / denominator
+    if "max" in value_spec:
+        return max(values[value_spec["max"]])
+    if "count_yes" in value_spec:
+        return sum(1 for k in value_spec["count_yes"] if values[k])
+    raise ValueError(f"无法识别的 value：{value_spec!r}")
+
+
+def _score_rank_part(part: Part, params: dict, derived: Sequence) -> list[Decimal]:
+    """Rank and place kinds: every unit's place among the units the rule applies to."""
+    lowest_first = bool(params.get("lowest_first", False))
+    ties = params.get("ties", "competition")
+    if derived and isinstance(derived[0], list):
+        if params.get("combine", "annual_total") == "monthly_average":
+            months = len(derived[0])
+            scores = [ZERO] * len(derived)
+            for m in range(months):
+                month_places = kinds.places([d[m] for d in derived], lowest_first=lowest_first, ties=ties)
+                for i, place in enumerate(month_places):
+                    scores[i] += score_given(part, place, params)
+            return [s / months for s in scores]
+        derived = [sum((Decimal(x) for x in d), ZERO) for d in derived]
+    unit_places = kinds.places(derived, lowest_first=lowest_first, ties=ties)
+    return [score_given(part, place, params) for place in unit_places]
+
+
+def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str, str] | None = None,
+                weights: Mapping[str, Decimal] | None = None) -> Result:
+    """Score all units. The inputs must be valid (inputs.parse_units reported no error)."""
+    switches = Switches(rubric, choices)
+    per_rule_rounding = switches.choices["A9"] == "per_rule"
+    a5 = switches.choices["A5"]
+
+    def rounded(x: Decimal) -> Decimal:
+        return kinds.round_half_up(x) if per_rule_rounding else x
+
+    def applies(rule: Rule, unit: UnitInput) -> bool:
+        return rule.applies != "public_service" or unit.public_service
+
+    rule_scores: dict[str, list[Decimal | None]] = {}
+    for rule in rubric.rules:
+        applicable = [i for i, u in enumerate(units) if applies(rule, u)]
+        sums = [ZERO] * len(units)
+        for part in rule.parts:
+            if not switches.active(part):
+                continue
+            params = switches.resolve(part.params)
+            derived = [_derive(part.value, units[i].values, switches) for i in applicable]
+            if part.kind in ("rank", "place"):
+                part_scores = _score_rank_part(part, params, derived)
+            else:
+                part_scores = [score_given(part, d, params) for d in derived]
+            for i, s in zip(applicable, part_scores):
+                sums[i] += s
+        column: list[Decimal | None] = [None] * len(units)
+        for i in applicable:
+            column[i] = rounded(sums[i])
+        if rule.applies and a5 == "full_marks":
+            for i, u in enumerate(units):
+                if not applies(rule, u):
+                    column[i] = rule.points
+        rule_scores[rule.id] = column
+
+    totals = rubric.totals
+    full, cap = Decimal(totals["full"]), Decimal(totals["cap"])
+    weights = weights if weights is not None else {w.name: w.weight for w in rubric.weights}
+    results: list[UnitResult] = []
+    problems: list[Problem] = []
+    for i, unit in enumerate(units):
+        rules = {r.id: rule_scores[r.id][i] for r in rubric.base_rules}
+        sections = {item.number: sum((rules[r.id] or ZERO for ind in item.indicators for r in ind.rules), ZERO)
+                    for item in rubric.items if item.role == "base"}
+        base = sum(sections.values(), ZERO)
+        applicable_max = sum((r.points for r in rubric.base_rules if rules[r.id] is not None), ZERO)
+        if a5 == "prorate" and applicable_max != full:
+            base_scaled = rounded(kinds.prorate(base, applicable_max, full))
+        else:
+            base_scaled = base
+        bonus = sum((rule_scores[r.id][i] or ZERO for r in rubric.rules if r.role == "bonus"), ZERO)
+        deduction = sum((rule_scores[r.id][i] or ZERO for r in rubric.rules if r.role == "deduction"), ZERO)
+        capped = min(cap, base_scaled + bonus)
+        total = kinds.total(base_scaled, bonus, deduction, cap)
+        result = UnitResult(unit.name, unit.public_service, rules, sections, base, applicable_max, base_scaled,
+                            bonus, deduction, capped, total, adjustment=unit.adjustment,
+                            adjustment_reason=unit.adjustment_reason, final=total + unit.adjustment,
+                            self_scores=dict(unit.self_scores))
+        if not ZERO <= result.final <= full:
+            problems.append(Problem(ERROR, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
+                                    f"调整后最终得分为 {result.final}，应在 0～{full} 之间"))
+        _self_comparison(rubric, result, switches, full, cap, rounded)
+        result.weighted = {name: kinds.round_half_up(result.final / 100 * w) for name, w in weights.items()}
+        results.append(result)
+
+    ties = switches.value("A1")
+    for result, place in zip(results, kinds.places([r.total for r in results], ties=ties)):
+        result.rank = place
+    for result, place in zip(results, kinds.places([r.final for r in results], ties=ties)):
+        result.final_rank = place
+    return Result(rubric, switches.choices, results, problems)
+
+
+def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches, full: Decimal, cap: Decimal,
+                     rounded) -> None:
+    """自评 against 复核 (decisions A10): per rule, and in total."""
+    own = result.self_scores
+    sign = 1 if switches.choices["A10"] == "self_minus_review" else -1
+    review = dict(result.rules)
+    review.update({r.id: (result.bonus if r.role == "bonus" else result.deduction)
+                   for r in rubric.rules if r.role != "base"})
+    for rule_id, self_score in own.items():
+        if rule_id != "total" and review.get(rule_id) is not None:
+            result.rule_differences[rule_id] = sign * (self_score - review[rule_id])
+    if "total" in own:
+        self_total = own["total"]
+    elif all(own.get(r.id) is not None for r in rubric.base_rules if result.rules[r.id] is not None):
+        base = sum((own[r.id] for r in rubric.base_rules if result.rules[r.id] is not None), ZERO)
+        if switches.choices["A5"] == "prorate" and result.applicable_max != full:
+            base = rounded(kinds.prorate(base, result.applicable_max, full))
+        self_total = kinds.total(base, own.get("5", ZERO), own.get("6", ZERO), cap)
+    else:
+        self_total = None
+    result.self_total = self_total
+    if self_total is not None:
+        result.difference = sign * (self_total - result.total)

@@ -1,0 +1,322 @@
+"""Turn what people typed (CSV text or workbook cells) into typed unit data, and list every problem.
+
+A value is never guessed at: anything that is not clearly what the field expects becomes a Problem that
+names the unit, the field (data key or sheet!cell), the value and what is expected, in Chinese. All problems
+are collected; none stops the reading of the rest.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from .rubric import Field, Rubric
+
+ERROR, WARNING = "error", "warning"
+YES = frozenset({"是", "有", "y", "yes", "true", "1", "√", "✓"})
+NO = frozenset({"否", "无", "n", "no", "false", "0", "×", "✗"})
+EXCEL_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+MAX_COUNT = 10**12  # no unit reports a trillion records: larger is a typing accident
+MAX_NUMBER = Decimal(10) ** 12
+OPTIONAL_KEYS = ("adjustment", "adjustment_reason")
+SELF_PREFIX = "self_"
+_PERCENT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*[%％]$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or odd) with the input, said in Chinese for the person who typed it."""
+
+    level: str
+    unit: str
+    field: str  # data key, or sheet!cell
+    label: str  # the field's Chinese name
+    value: str
+    expected: str
+    hint: str = ""
+
+    def message(self) -> str:
+        head = "错误" if self.level == ERROR else "提示"
+        who = f"单位「{self.unit}」" if self.unit else "文件"
+        where = f"{self.field}（{self.label}）" if self.label and self.label != self.field else self.field
+        shown = "（空）" if self.value == "" else f"「{self.value}」"
+        text = f"[{head}] {who} {where}：值{shown}，{self.expected}"
+        return text + (f"。{self.hint}" if self.hint else "")
+
+    def as_dict(self) -> dict:
+        return {"level": self.level, "unit": self.unit, "field": self.field, "label": self.label,
+                "value": self.value, "expected": self.expected, "hint": self.hint, "message": self.message()}
+
+
+@dataclass
+class UnitInput:
+    """One unit's typed data, ready for the engine."""
+
+    name: str
+    values: dict[str, object] = field(default_factory=dict)
+    self_scores: dict[str, Decimal] = field(default_factory=dict)
+    adjustment: Decimal = Decimal(0)
+    adjustment_reason: str = ""
+    public_service: bool = False
+
+
+def shown(value: object) -> str:
+    """How a raw value is quoted back to the user."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def normalize_unit_name(name: str) -> str:
+    """What people type for the same unit: full-width forms, odd spaces, '.'/'・' for '·'."""
+    text = unicodedata.normalize("NFKC", str(name))
+    text = re.sub(r"\s+", "", text)
+    return text.replace(".", "·").replace("・", "·").replace("•", "·").replace("‧", "·")
+
+
+def allowed_self_keys(rubric: Rubric) -> list[str]:
+    return [SELF_PREFIX + r.id for r in rubric.rules] + [SELF_PREFIX + "total"]
+
+
+def allowed_keys(rubric: Rubric) -> list[str]:
+    return [f.key for f in rubric.fields] + list(OPTIONAL_KEYS) + allowed_self_keys(rubric)
+
+
+class _Parser:
+    """Parses one raw value for one field; errors are returned as (expected, hint)."""
+
+    def __init__(self, rate_policy: str):
+        self.rate_policy = rate_policy
+
+    @staticmethod
+    def _blank(raw: object) -> bool:
+        return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+    @staticmethod
+    def _common(raw: object) -> tuple[str, str] | None:
+        if isinstance(raw, str) and raw.strip().upper() in EXCEL_ERRORS:
+            return "单元格是 Excel 错误值，应填写数值", "请检查该单元格的公式或改为直接填写数值"
+        if isinstance(raw, (dt.date, dt.time, dt.timedelta)):
+            return "单元格是日期/时间，应填写数值", "请把单元格格式改为“常规”或“数值”后重新填写"
+        return None
+
+    def number(self, raw: object) -> Decimal:
+        if isinstance(raw, bool):
+            raise _Bad("应为数值，不是是/否")
+        if isinstance(raw, (int, float, Decimal)):
+            if isinstance(raw, float) and not math.isfinite(raw):
+                raise _Bad("应为有限数值")
+            d = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+        else:
+            text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
+            try:
+                d = Decimal(text)
+            except InvalidOperation:
+                raise _Bad("应为数值") from None
+        if not d.is_finite():
+            raise _Bad("应为有限数值")
+        if abs(d) > MAX_NUMBER:
+            raise _Bad(f"数值过大，应不超过 {MAX_NUMBER:,}")
+        return d
+
+    def count(self, raw: object) -> int:
+        d = self.number(raw)
+        if d != d.to_integral_value():
+            raise _Bad("应为整数（条数、个数不能有小数）")
+        if d < 0:
+            raise _Bad("应为不小于 0 的整数")
+        if d > MAX_COUNT:
+            raise _Bad(f"数值过大，应不超过 {MAX_COUNT:,}")
+        return int(d)
+
+    def rate(self, raw: object) -> tuple[Decimal, str]:
+        """A rate as a fraction 0…1 (decisions A8); returns (rate, warning)."""
+        if isinstance(raw, str):
+            text = unicodedata.normalize("NFKC", raw).strip()
+            m = _PERCENT.match(text)
+            d = Decimal(m.group(1)) / 100 if m else self.number(text)
+        else:
+            d = self.number(raw)
+        if 0 <= d <= 1:
+            return d, ""
+        hint = f"是否应为 {shown(raw)}%？" if 1 < d <= 100 else ""
+        if self.rate_policy == "clamp":
+            return min(Decimal(1), max(Decimal(0), d)), f"比率超出 0%～100%，已按设置截断（A8）。{hint}"
+        raise _Bad("应为 0%～100% 之间的比率，如 0.85 或 85%", hint)
+
+    def flag(self, raw: object) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, (int, float)) and raw in (0, 1):
+            return bool(raw)
+        text = unicodedata.normalize("NFKC", str(raw)).strip().lower()
+        if text in YES:
+            return True
+        if text in NO:
+            return False
+        raise _Bad("应为 是/否（也可填 有/无、Y/N、1/0）")
+
+
+class _Bad(Exception):
+    def __init__(self, expected: str, hint: str = ""):
+        super().__init__(expected)
+        self.expected = expected
+        self.hint = hint
+
+
+Locate = Callable[[int, str], str]
+
+
+def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Mapping[str, str],
+                public_service: Mapping[str, bool] | None = None,
+                locate: Locate | None = None) -> tuple[list[UnitInput], list[Problem]]:
+    """Typed units and every problem, from rows keyed by data key.
+
+    public_service: the 设置 list (normalised unit name -> assessed on 1.3). A unit not in it is assessed on
+    1.3 exactly when it has a value there (a data file for units outside the default list).
+    locate(row_index, key) names the cell for messages (sheet!cell); a data file uses the key itself.
+    """
+    if public_service is None:
+        public_service = {normalize_unit_name(u.name): u.public_service for u in rubric.units}
+    locate = locate or (lambda _row, key: key)
+    parser = _Parser(choices.get("A8", "reject"))
+    self_keys = {SELF_PREFIX + r.id: r.id for r in rubric.rules}
+    self_keys[SELF_PREFIX + "total"] = "total"
+    adjustment_allowed = choices.get("A11", "reason_required") != "no_adjustment"
+    units: list[UnitInput] = []
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    fields = [f for f in rubric.fields if f.key != "unit"]
+
+    for index, row in enumerate(rows):
+        raw_name = row.get("unit")
+        name = "" if raw_name is None else str(raw_name).strip()
+
+        def bad(key: str, label: str, value: object, expected: str, hint: str = "", level: str = ERROR) -> None:
+            problems.append(Problem(level, name, locate(index, key), label, shown(value), expected, hint))
+
+        if not name:
+            bad("unit", "单位名称", raw_name, "单位名称不能为空")
+        normalized = normalize_unit_name(name)
+        if name and normalized in seen:
+            bad("unit", "单位名称", raw_name, f"单位重复（与第 {seen[normalized] + 1} 个单位同名），每个单位只能有一行")
+        seen.setdefault(normalized, index)
+        assessed = public_service.get(normalized)
+        unit = UnitInput(name)
+
+        for f in fields:
+            raw = row.get(f.key)
+            if f.applies == "public_service":
+                if assessed is None:
+                    assessed = not _Parser._blank(raw)
+                if not assessed:
+                    if not _Parser._blank(raw):
+                        bad(f.key, f.label, raw, "该单位不参加 1.3 考核，此值不计分", "已忽略", WARNING)
+                    continue
+            if _Parser._blank(raw):
+                bad(f.key, f.label, raw, f"不能为空，{_expectation(f)}")
+                continue
+            common = _Parser._common(raw)
+            if common:
+                bad(f.key, f.label, raw, *common)
+                continue
+            try:
+                unit.values[f.key] = _parse_field(parser, f, raw, lambda w, f=f, raw=raw: bad(
+                    f.key, f.label, raw, w, level=WARNING))
+            except _Bad as exc:
+                bad(f.key, f.label, raw, exc.expected, exc.hint)
+        unit.public_service = bool(assessed)
+
+        for key, rule_id in self_keys.items():
+            raw = row.get(key)
+            if _Parser._blank(raw):
+                continue
+            label = f"自评得分 {rule_id}"
+            try:
+                unit.self_scores[rule_id] = parser.number(raw) if not _Parser._common(raw) else _raise_common(raw)
+            except _Bad as exc:
+                bad(key, label, raw, exc.expected, exc.hint)
+
+        raw_adj, reason = row.get("adjustment"), row.get("adjustment_reason")
+        unit.adjustment_reason = "" if reason is None else str(reason).strip()
+        if not _Parser._blank(raw_adj):
+            try:
+                adjustment = parser.number(raw_adj) if not _Parser._common(raw_adj) else _raise_common(raw_adj)
+            except _Bad as exc:
+                bad("adjustment", "综合评定调整分", raw_adj, exc.expected, exc.hint)
+            else:
+                if not adjustment_allowed:
+                    bad("adjustment", "综合评定调整分", raw_adj, "设置为不调整（A11），此值不计", "已忽略", WARNING)
+                elif adjustment != 0 and not unit.adjustment_reason:
+                    bad("adjustment_reason", "调整理由", reason, "有调整分时必须填写调整理由（A11）")
+                elif not -100 <= adjustment <= 100:
+                    bad("adjustment", "综合评定调整分", raw_adj, "应在 -100～100 之间")
+                else:
+                    unit.adjustment = adjustment
+        units.append(unit)
+    return units, problems
+
+
+def _raise_common(raw: object):
+    expected, hint = _Parser._common(raw)
+    raise _Bad(expected, hint)
+
+
+def _expectation(f: Field) -> str:
+    return {
+        "count": "应为不小于 0 的整数",
+        "number": "应为数值",
+        "rate": "应为 0%～100% 之间的比率，如 0.85 或 85%",
+        "rates": "应为各被抽查部门的瞒报率，用分号分隔，如 2%;0.5%",
+        "flag": "应为 是/否",
+        "score": f"应为 {f.min}～{f.max} 之间的分数",
+        "text": "应为文字",
+    }[f.type]
+
+
+def _parse_field(parser: _Parser, f: Field, raw: object, warn: Callable[[str], None]) -> object:
+    if f.type == "count":
+        return parser.count(raw)
+    if f.type == "number":
+        return parser.number(raw)
+    if f.type == "flag":
+        return parser.flag(raw)
+    if f.type == "rate":
+        rate, warning = parser.rate(raw)
+        if warning:
+            warn(warning)
+        return rate
+    if f.type == "rates":
+        items = raw if isinstance(raw, (list, tuple)) else re.split(r"[;；]", str(raw))
+        rates = []
+        for item in items:
+            if _Parser._blank(item):
+                continue
+            try:
+                rate, warning = parser.rate(item)
+            except _Bad as exc:
+                raise _Bad(f"其中「{shown(item)}」不对：{exc.expected}（各部门瞒报率用分号分隔）", exc.hint) from None
+            if warning:
+                warn(warning)
+            rates.append(rate)
+        if not rates:
+            raise _Bad(_expectation(f))
+        return tuple(rates)
+    if f.type == "score":
+        d = parser.number(raw)
+        if not f.min <= d <= f.max:
+            raise _Bad(_expectation(f))
+        return d
+    return str(raw)
+
+
+def unknown_keys(rubric: Rubric, keys: Iterable[str]) -> list[str]:
+    allowed = set(allowed_keys(rubric))
+    return [k for k in keys if k not in allowed]

@@ -1,0 +1,367 @@
+"""Load a rubric file (one per issued document) into plain, frozen objects.
+
+The file is strict: an unknown key or a missing required key is an error that names the file and line, so a
+typo can never make a rule silently disappear. Numbers are read as Decimal straight from their text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RUBRIC_PACKAGE = "hscredit_xl.rubrics"
+DEFAULT_RUBRIC = "huangshi-2020.yaml"
+KINDS = ("rank", "place", "tier", "rate", "count", "flag", "manual")
+FIELD_TYPES = ("text", "count", "number", "rate", "rates", "flag", "score")
+ROLES = ("base", "bonus", "deduction")
+
+
+class RubricError(ValueError):
+    """A rubric file that does not follow the schema."""
+
+
+class _Map(dict):
+    """A mapping that remembers the line each key was written on (1-based)."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise RubricError(f"第 {key_node.start_mark.line + 1} 行：键「{key}」重复")
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_decimal(loader: _Loader, node: yaml.ScalarNode) -> Decimal:
+    return Decimal(loader.construct_scalar(node))
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    label: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Switch:
+    id: str
+    title: str
+    default: str
+    options: dict[str, Option]
+    quote: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    type: str
+    unit: str = ""
+    rule: str = ""
+    min: Decimal | None = None
+    max: Decimal | None = None
+    applies: str = ""
+
+
+@dataclass(frozen=True)
+class Case:
+    given: Any
+    expect: Decimal
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Part:
+    kind: str
+    value: Any
+    params: dict
+    text: str = ""
+    when: dict = field(default_factory=dict)
+    cases: tuple[Case, ...] = ()
+
+    def keys(self) -> list[str]:
+        """The data keys this part reads."""
+        v = self.value
+        if isinstance(v, str):
+            return [v]
+        for name in ("each", "ratio", "count_yes"):
+            if name in v:
+                return list(v[name])
+        return [v["max"]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    points: Decimal
+    text: str
+    parts: tuple[Part, ...]
+    indicator: str
+    item: str
+    role: str = "base"
+    applies: str = ""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    name: str
+    points: Decimal
+    content: str
+    scoring: str
+    method: str
+    rules: tuple[Rule, ...]
+    points_text: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    number: str
+    name: str
+    points: Decimal
+    indicators: tuple[Indicator, ...]
+    role: str = "base"
+    heading: str = ""
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    public_service: bool
+
+
+@dataclass(frozen=True)
+class Weight:
+    name: str
+    weight: Decimal
+
+
+@dataclass(frozen=True)
+class Rubric:
+    path: str
+    document: dict
+    units: tuple[Unit, ...]
+    fields: tuple[Field, ...]
+    switches: dict[str, Switch]
+    weights: tuple[Weight, ...]
+    totals: dict
+    items: tuple[Item, ...]
+
+    @property
+    def year(self) -> int:
+        return int(self.document["year"])
+
+    @property
+    def version(self) -> str:
+        return str(self.document["rubric_version"])
+
+    @property
+    def indicators(self) -> list[Indicator]:
+        return [ind for item in self.items for ind in item.indicators]
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [rule for ind in self.indicators for rule in ind.rules]
+
+    @property
+    def base_rules(self) -> list[Rule]:
+        return [r for r in self.rules if r.role == "base"]
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def field(self, key: str) -> Field:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    @property
+    def default_choices(self) -> dict[str, str]:
+        return {sid: s.default for sid, s in self.switches.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schema checking: each reader takes a mapping, the keys it requires and the keys it allows, and reports the
+# file's line of whatever is wrong.
+
+
+class _Reader:
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, line: int, message: str) -> RubricError:
+        return RubricError(f"{self.path} 第 {line} 行：{message}")
+
+    def mapping(self, node: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> _Map:
+        if not isinstance(node, _Map):
+            raise RubricError(f"{self.path}：{where} 应为映射（键: 值），收到「{node!r}」")
+        for key in node:
+            if key not in required and key not in optional:
+                allowed = "、".join(required + optional)
+                raise self.fail(node.key_lines[key], f"{where} 中有未知的键「{key}」（允许：{allowed}）")
+        for key in required:
+            if key not in node:
+                raise self.fail(node.line, f"{where} 缺少必需的键「{key}」")
+        return node
+
+    def seq(self, node: _Map, key: str) -> list:
+        value = node[key]
+        if not isinstance(value, list) or not value:
+            raise self.fail(node.key_lines[key], f"「{key}」应为非空列表")
+        return value
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
+    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"))
+    options = {}
+    for name, opt in r.mapping(m["options"], f"开关 {sid} 的 options", tuple(m["options"] or ())).items():
+        o = r.mapping(opt, f"开关 {sid} 选项 {name}", ("label",), ("value",))
+        options[name] = Option(name, o["label"], o.get("value", name))
+    if m["default"] not in options:
+        raise r.fail(m.key_lines["default"], f"开关 {sid} 的默认值「{m['default']}」不在选项中")
+    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"])
+
+
+def _read_part(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch]) -> Part:
+    m = r.mapping(node, f"规则 {rule_id} 的计分部分", ("kind", "value", "params"), ("text", "when", "cases"))
+    if m["kind"] not in KINDS:
+        raise r.fail(m.key_lines["kind"], f"未知的计算类型「{m['kind']}」（允许：{'、'.join(KINDS)}）")
+    value = m["value"]
+    if isinstance(value, _Map):
+        r.mapping(value, f"规则 {rule_id} 的 value", (), ("each", "ratio", "if_zero", "max", "count_yes"))
+        if len(set(value) & {"each", "ratio", "max", "count_yes"}) != 1:
+            raise r.fail(value.line, f"规则 {rule_id} 的 value 应恰有 each、ratio、max、count_yes 之一")
+    elif not isinstance(value, str):
+        raise r.fail(m.key_lines["value"], f"规则 {rule_id} 的 value 应为数据键或映射")
+    when = m.get("when") or {}
+    for sid, option in when.items():
+        if sid not in switches or option not in switches[sid].options:
+            raise r.fail(m.key_lines["when"], f"规则 {rule_id} 的 when 引用了不存在的开关或选项「{sid}: {option}」")
+    _check_switch_refs(r, m["params"], switches, m.key_lines["params"])
+    cases = []
+    for c in m.get("cases") or ():
+        cm = r.mapping(c, f"规则 {rule_id} 的案例", ("given", "expect"), ("note",))
+        cases.append(Case(cm["given"], _decimal(cm["expect"]), _text(cm.get("note"))))
+    return Part(m["kind"], value, dict(m["params"]), _text(m.get("text")), dict(when), tuple(cases))
+
+
+def _check_switch_refs(r: _Reader, node: Any, switches: dict[str, Switch], line: int) -> None:
+    if isinstance(node, dict):
+        if set(node) == {"switch"} and node["switch"] not in switches:
+            raise r.fail(getattr(node, "line", line), f"引用了不存在的开关「{node['switch']}」")
+        for v in node.values():
+            _check_switch_refs(r, v, switches, getattr(node, "line", line))
+    elif isinstance(node, list):
+        for v in node:
+            _check_switch_refs(r, v, switches, line)
+
+
+def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
+    r = _Reader(path)
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        raise RubricError(f"{path}：不是有效的 YAML：{exc}") from None
+    top = r.mapping(data, "评分细则文件", ("schema", "document", "units", "fields", "switches", "weights", "totals", "items"))
+    if top["schema"] != 1:
+        raise r.fail(top.key_lines["schema"], f"不支持的 schema「{top['schema']}」（支持 1）")
+    document = r.mapping(top["document"], "document",
+                         ("number", "title", "attachment", "issuer", "issued", "year", "source", "rubric_version"))
+    units = tuple(Unit(u["name"], bool(u["public_service"]))
+                  for u in (r.mapping(x, "units", ("name", "public_service")) for x in r.seq(top, "units")))
+    fields = []
+    for node in r.seq(top, "fields"):
+        f = r.mapping(node, "fields", ("key", "label", "type"), ("unit", "rule", "min", "max", "applies"))
+        if f["type"] not in FIELD_TYPES:
+            raise r.fail(f.key_lines["type"], f"字段 {f['key']} 的类型「{f['type']}」未知（允许：{'、'.join(FIELD_TYPES)}）")
+        fields.append(Field(f["key"], f["label"], f["type"], _text(f.get("unit")), _text(f.get("rule")),
+                            _decimal(f["min"]) if "min" in f else None, _decimal(f["max"]) if "max" in f else None,
+                            _text(f.get("applies"))))
+    keys = {f.key for f in fields}
+    switches_node = r.mapping(top["switches"], "switches", tuple(top["switches"] or ()))
+    switches = {sid: _read_switch(r, sid, node) for sid, node in switches_node.items()}
+    weights = tuple(Weight(w["name"], _decimal(w["weight"]))
+                    for w in (r.mapping(x, "weights", ("name", "weight")) for x in r.seq(top, "weights")))
+    totals = r.mapping(top["totals"], "totals", ("full", "cap", "floor", "quote"))
+    items = []
+    for item_node in r.seq(top, "items"):
+        im = r.mapping(item_node, "items", ("number", "name", "points", "indicators"), ("role", "heading"))
+        role = im.get("role", "base")
+        if role not in ROLES:
+            raise r.fail(im.key_lines["role"], f"未知的 role「{role}」（允许：{'、'.join(ROLES)}）")
+        indicators = []
+        for ind_node in r.seq(im, "indicators"):
+            dm = r.mapping(ind_node, f"第 {im['number']} 项的指标",
+                           ("id", "name", "points", "content", "scoring", "method", "rules"), ("points_text",))
+            rules = []
+            for rule_node in r.seq(dm, "rules"):
+                rm = r.mapping(rule_node, f"指标 {dm['id']} 的规则", ("id", "name", "points", "text", "parts"), ("applies",))
+                parts = tuple(_read_part(r, rm["id"], p, switches) for p in r.seq(rm, "parts"))
+                for p in parts:
+                    for key in p.keys():
+                        if key not in keys:
+                            raise r.fail(rm.line, f"规则 {rm['id']} 引用了未定义的数据键「{key}」")
+                rules.append(Rule(str(rm["id"]), rm["name"], _decimal(rm["points"]), _text(rm["text"]), parts,
+                                  str(dm["id"]), str(im["number"]), role, _text(rm.get("applies"))))
+            indicators.append(Indicator(str(dm["id"]), dm["name"], _decimal(dm["points"]), _text(dm["content"]),
+                                        _text(dm["scoring"]), _text(dm["method"]), tuple(rules),
+                                        _text(dm.get("points_text"))))
+        items.append(Item(str(im["number"]), im["name"], _decimal(im["points"]), tuple(indicators), role,
+                          _text(im.get("heading"))))
+    ids = [rule.id for item in items for ind in item.indicators for rule in ind.rules]
+    if len(ids) != len(set(ids)):
+        raise RubricError(f"{path}：规则编号重复：{sorted({i for i in ids if ids.count(i) > 1})}")
+    return Rubric(path, dict(document), units, tuple(fields), switches, weights, dict(totals), tuple(items))
+
+
+def rubric_path(name: str = DEFAULT_RUBRIC) -> Path:
+    return Path(str(resources.files(RUBRIC_PACKAGE).joinpath(name)))
+
+
+@cache
+def load_rubric(name: str = DEFAULT_RUBRIC) -> Rubric:
+    """The rubric shipped in the package (cached: it is immutable)."""
+    path = rubric_path(name)
+    return parse_rubric(path.read_text(encoding="utf-8"), path.name)
+
+
+def source_text(rubric: Rubric) -> str:
+    """The official notice the rubric was read from, shipped beside it."""
+    return rubric_path(rubric.document["source"]).read_text(encoding="utf-8")
