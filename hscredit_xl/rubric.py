@@ -61,6 +61,7 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 @dataclass(frozen=True)
 class Option:
     name: str
+    short: str  # what the 设置 sheet's drop-down shows
     label: str
     value: Any
 
@@ -252,8 +253,8 @@ def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
     m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"))
     options = {}
     for name, opt in r.mapping(m["options"], f"开关 {sid} 的 options", tuple(m["options"] or ())).items():
-        o = r.mapping(opt, f"开关 {sid} 选项 {name}", ("label",), ("value",))
-        options[name] = Option(name, o["label"], o.get("value", name))
+        o = r.mapping(opt, f"开关 {sid} 选项 {name}", ("short", "label"), ("value",))
+        options[name] = Option(name, str(o["short"]), o["label"], o.get("value", name))
     if m["default"] not in options:
         raise r.fail(m.key_lines["default"], f"开关 {sid} 的默认值「{m['default']}」不在选项中")
     return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"])
