@@ -1,0 +1,328 @@
+"""Where everything is in the template workbook: the one place the generator, the reader and the writer share.
+
+A Layout is computed from the rubric and the unit list; nothing here touches a file. Rows and columns are
+1-based numbers as in Excel. The formula builders return the text of the formulas the template carries, for
+the switch choices in force (recompute rewrites them when 设置 changes a switch).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from openpyxl.utils import get_column_letter as col_letter
+
+from .. import __version__
+from ..engine import Switches
+from ..rubric import Field, Rubric, Rule
+
+TEMPLATE_ID = "hscredit-xl-template"
+LAYOUT_VERSION = "1"
+
+GUIDE, SETTINGS, DATA, CONCEALMENT, SCORES, SUMMARY, CHECK = (
+    "说明", "设置", "数据录入", "瞒报率明细", "计分", "汇总", "校验结果")
+FORM_PREFIX = "考评表-"
+
+FIRST_ROW = 5  # first unit row on 数据录入, 计分, 汇总, 设置 (headers above)
+CONCEALMENT_ROWS = 200  # input rows on 瞒报率明细 per template (units × departments spot-checked)
+_BAD_SHEET_CHARS = re.compile(r"[:\\/?*\[\]]")
+
+# 说明 sheet: machine-readable identity of the template (checked by recompute and merge)
+GUIDE_ID_CELLS = {"template": "H1", "rubric": "H2", "layout": "H3", "tool": "H4"}
+
+
+def form_sheet_name(unit: str) -> str:
+    """考评表-<unit>, within Excel's 31-character limit and without the characters a sheet name may not hold."""
+    return (FORM_PREFIX + _BAD_SHEET_CHARS.sub("_", unit))[:31]
+
+
+def ref(sheet: str, row: int, col: int, absolute: bool = False) -> str:
+    d = "$" if absolute else ""
+    return f"'{sheet}'!{d}{col_letter(col)}{d}{row}"
+
+
+def cell(row: int, col: int) -> str:
+    return f"{col_letter(col)}{row}"
+
+
+@dataclass(frozen=True)
+class DataColumn:
+    key: str
+    col: int
+    label: str
+    kind: str  # field type, or 'adjustment', 'reason'
+    field: Field | None = None
+
+
+@dataclass
+class Layout:
+    rubric: Rubric
+    units: list[str]
+    public_service: list[bool]
+
+    # 设置
+    settings_units_header: int = 4
+    settings_switch_header: int = 0
+    switch_rows: dict[str, int] = field(default_factory=dict)
+    settings_weight_header: int = 0
+    weight_rows: dict[str, int] = field(default_factory=dict)
+    # 数据录入
+    data_columns: list[DataColumn] = field(default_factory=list)
+    derived_columns: dict[str, int] = field(default_factory=dict)
+    # 计分
+    score_columns: dict[str, int] = field(default_factory=dict)
+    score_signature_cell: str = "A3"
+    # 汇总
+    summary_columns: dict[str, int] = field(default_factory=dict)
+    summary_stamp_cell: str = "A2"
+    # 考评表
+    form_rows: dict[str, int] = field(default_factory=dict)
+    form_total_rows: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, rubric: Rubric, units: list[str] | None = None,
+              public_service: list[bool] | None = None) -> Layout:
+        if units is None:
+            units = [u.name for u in rubric.units]
+            public_service = [u.public_service for u in rubric.units]
+        lay = cls(rubric, list(units), list(public_service or [False] * len(units)))
+        n = len(units)
+        lay.settings_switch_header = FIRST_ROW + n + 2
+        lay.switch_rows = {sid: lay.settings_switch_header + 1 + i for i, sid in enumerate(rubric.switches)}
+        lay.settings_weight_header = lay.settings_switch_header + len(rubric.switches) + 3
+        lay.weight_rows = {w.name: lay.settings_weight_header + 1 + i for i, w in enumerate(rubric.weights)}
+
+        col = 2
+        for f in rubric.fields:
+            if f.key in ("unit", "concealment_rates"):
+                continue
+            lay.data_columns.append(DataColumn(f.key, col, f.label, f.type, f))
+            col += 1
+        lay.data_columns.append(DataColumn("adjustment", col, "综合评定调整分", "adjustment"))
+        lay.data_columns.append(DataColumn("adjustment_reason", col + 1, "调整理由", "reason"))
+        col += 2
+        for key in ("volume_total", "rectification_ratio", "max_concealment"):
+            lay.derived_columns[key] = col
+            col += 1
+
+        for i, rule in enumerate(rubric.rules):
+            lay.score_columns[rule.id] = 2 + i
+        lay.score_columns["applicable_max"] = 2 + len(rubric.rules)
+        lay.score_columns["live_total"] = 3 + len(rubric.rules)
+
+        col = 2
+        for rule in rubric.base_rules:
+            lay.summary_columns[rule.id] = col
+            col += 1
+        for key in [f"section_{item.number}" for item in rubric.items if item.role == "base"] + [
+                "base", "applicable_max", "base_scaled", "bonus", "capped", "deduction", "total", "rank",
+                "self_total", "difference", "adjustment", "adjustment_reason", "final", "final_rank"]:
+            lay.summary_columns[key] = col
+            col += 1
+        for w in rubric.weights:
+            lay.summary_columns["weight:" + w.name] = col
+            col += 1
+
+        row = 4
+        for rule in rubric.rules:
+            lay.form_rows[rule.id] = row
+            row += 1
+        for key in ("base", "base_scaled", "total"):
+            lay.form_total_rows[key] = row
+            row += 1
+        return lay
+
+    # ----------------------------------------------------------------------------------------------- helpers
+    @property
+    def last_row(self) -> int:
+        return FIRST_ROW + len(self.units) - 1
+
+    def unit_row(self, index: int) -> int:
+        return FIRST_ROW + index
+
+    def data_column(self, key: str) -> DataColumn:
+        for c in self.data_columns:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+    def column_range(self, sheet: str, col: int) -> str:
+        return f"'{sheet}'!${col_letter(col)}${FIRST_ROW}:${col_letter(col)}${self.last_row}"
+
+    def data_range(self, key: str) -> str:
+        col = self.derived_columns[key] if key in self.derived_columns else self.data_column(key).col
+        return self.column_range(DATA, col)
+
+    @property
+    def concealment_last_row(self) -> int:
+        return FIRST_ROW + max(CONCEALMENT_ROWS, 3 * len(self.units)) - 1
+
+    def identity(self) -> dict[str, str]:
+        return {"template": TEMPLATE_ID, "rubric": f"{self.rubric.document['number']}|{self.rubric.version}",
+                "layout": LAYOUT_VERSION, "tool": __version__}
+
+    # ------------------------------------------------------------------------------------- native formulas
+    def derived_formulas(self, row: int, choices: dict[str, str]) -> dict[str, str]:
+        """数据录入's locked helper columns: what the rules read, shown beside what was typed."""
+        months = [self.data_column(f"volume_m{m:02d}").col for m in range(1, 13)]
+        returned = cell(row, self.data_column("returned_issues").col)
+        rectified = cell(row, self.data_column("rectified_issues").col)
+        last = self.concealment_last_row
+        zero_value = _num(Switches(self.rubric, choices).value("A4"))
+        return {
+            "volume_total": f'=IF(COUNT({cell(row, months[0])}:{cell(row, months[-1])})=0,"",'
+                            f"SUM({cell(row, months[0])}:{cell(row, months[-1])}))",
+            "rectification_ratio": f'=IF({returned}="","",IF({returned}=0,{zero_value},{rectified}/{returned}))',
+            "max_concealment": (f"=IF(COUNTIF('{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row})=0,\"\","
+                                f"_xlfn.MAXIFS('{CONCEALMENT}'!$C${FIRST_ROW}:$C${last},"
+                                f"'{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row}))"),
+        }
+
+    def summary_formulas(self, row: int, choices: dict[str, str]) -> dict[str, str]:
+        """汇总's native formulas over the rule scores recompute writes, for the switch choices in force."""
+        c = {k: col_letter(v) for k, v in self.summary_columns.items()}
+        r = row
+        first, last = FIRST_ROW, self.last_row
+        per_rule = choices["A9"] == "per_rule"
+
+        def rnd(expr: str) -> str:
+            return f"ROUND({expr},2)" if per_rule else expr
+
+        out: dict[str, str] = {}
+        for item in self.rubric.items:
+            if item.role != "base":
+                continue
+            cols = [c[rule.id] for ind in item.indicators for rule in ind.rules]
+            out[f"section_{item.number}"] = f"=SUM({cols[0]}{r}:{cols[-1]}{r})"
+        sections = [c[f"section_{item.number}"] for item in self.rubric.items if item.role == "base"]
+        out["base"] = "=" + "+".join(f"{s}{r}" for s in sections)
+        points = {rule.id: rule.points for rule in self.rubric.base_rules}
+        optional = [rid for rid in points if self.rubric.rule(rid).applies]
+        full = Decimal(self.rubric.totals["full"])
+        minus = "".join(f"-IF(ISNUMBER({c[rid]}{r}),0,{points[rid]})" for rid in optional)
+        out["applicable_max"] = f"={_num(sum(points.values()))}{minus}"
+        base_ref = f"{c['base']}{r}"
+        max_ref = f"{c['applicable_max']}{r}"
+        if choices["A5"] == "prorate":
+            scaled = rnd(f"{base_ref}*{_num(full)}/{max_ref}")
+            out["base_scaled"] = f"=IF({max_ref}={_num(full)},{base_ref},{scaled})"
+        else:
+            out["base_scaled"] = f"={base_ref}"
+        cap, floor = _num(self.rubric.totals["cap"]), _num(self.rubric.totals["floor"])
+        out["capped"] = f"=MIN({cap},{c['base_scaled']}{r}+{c['bonus']}{r})"
+        out["total"] = f"=MAX({floor},{c['capped']}{r}-{c['deduction']}{r})"
+        out["rank"] = _rank_formula(c["total"], r, first, last, choices["A1"])
+        sign = "" if choices["A10"] == "self_minus_review" else "-"
+        out["difference"] = (f'=IF(ISNUMBER({c["self_total"]}{r}),'
+                             f'{sign}({c["self_total"]}{r}-{c["total"]}{r}),"")')
+        out["final"] = f"={c['total']}{r}+N({c['adjustment']}{r})"
+        out["final_rank"] = _rank_formula(c["final"], r, first, last, choices["A1"])
+        for w in self.rubric.weights:
+            weight_cell = f"'{SETTINGS}'!$B${self.weight_rows[w.name]}"
+            out["weight:" + w.name] = f"=ROUND({c['final']}{r}/100*{weight_cell},2)"
+        return out
+
+    # ------------------------------------------------------------------------------ worksheet-function formulas
+    def score_formulas(self, choices: dict[str, str]) -> dict[str, str]:
+        """计分's array formulas: one per rule column, each scoring every unit with one HS_ call per part."""
+        switches = Switches(self.rubric, choices)
+        out: dict[str, str] = {}
+        for rule in self.rubric.rules:
+            parts = [part for part in rule.parts if switches.active(part)]
+            values = [self._value_range(rule, part) for part in parts]
+            terms = [self._part_formula(part, switches, value) for part, value in zip(parts, values)]
+            expr = "+".join(terms) if terms else "0"
+            if choices["A9"] == "per_rule":
+                expr = f"ROUND({expr},2)"
+            # a unit whose data is not typed yet shows a blank score, not an error
+            blank = "+".join(f"({v}=\"\")" for v in dict.fromkeys(values) if not v.startswith("(("))
+            out[rule.id] = f'=IF({blank},"",{expr})' if blank else f"={expr}"
+        return out
+
+    def live_total_formula(self, row: int, choices: dict[str, str]) -> str:
+        c = {k: col_letter(v) for k, v in self.score_columns.items()}
+        base_cols = [c[r.id] for r in self.rubric.base_rules]
+        bonus = "+".join(f"N({c[r.id]}{row})" for r in self.rubric.rules if r.role == "bonus")
+        deduction = "+".join(f"N({c[r.id]}{row})" for r in self.rubric.rules if r.role == "deduction")
+        base = f"SUM({base_cols[0]}{row}:{base_cols[-1]}{row})"
+        full = _num(self.rubric.totals["full"])
+        if choices["A5"] == "prorate":
+            scaled = f"HS_PRORATE({base},{c['applicable_max']}{row},{full})"
+            if choices["A9"] == "per_rule":
+                scaled = f"ROUND({scaled},2)"
+        else:
+            scaled = base
+        return f"=HS_TOTAL({scaled},{bonus},{deduction},{_num(self.rubric.totals['cap'])})"
+
+    def applicable_max_formula(self, row: int) -> str:
+        """计分's applicable maximum: the rules that apply to the unit (decisions A5)."""
+        total = sum((r.points for r in self.rubric.base_rules), Decimal(0))
+        minus = ""
+        for rule in self.rubric.base_rules:
+            if rule.applies == "public_service":
+                flag = f"'{SETTINGS}'!$B${self.unit_row(row - FIRST_ROW)}"
+                minus += f"-IF({flag}=\"是\",0,{_num(rule.points)})"
+        return f"={_num(total)}{minus}"
+
+    def _part_formula(self, part, switches: Switches, value: str) -> str:
+        params = switches.resolve(part.params)
+        kind = part.kind
+        if kind == "rank":
+            order = 1 if params.get("lowest_first") else 0
+            return (f"HS_RANKSCORE({value},{value},{_num(params['top'])},{_num(params['step'])},"
+                    f"{_num(params.get('floor', 0))},{order})")
+        if kind == "place":
+            return f"HS_PLACESCORE({value},{value},{_array(params['points'])})"
+        if kind == "tier":
+            tiers = params["tiers"]
+            return (f"HS_TIERSCORE({value},{_array([t['at'] for t in tiers])},"
+                    f"{_array([t['points'] for t in tiers])},{_num(params.get('otherwise', 0))})")
+        if kind == "rate":
+            inverse = "TRUE" if params.get("inverse") else "FALSE"
+            return f"HS_RATESCORE({value},{_num(params['points'])},{inverse})"
+        if kind == "count":
+            return f"HS_COUNTSCORE({value},{_num(params['per_item'])},{_num(params['cap'])})"
+        if kind == "flag":
+            return f"HS_FLAGSCORE({value},{_num(params['points'])})"
+        if kind == "manual":
+            return value
+        raise ValueError(kind)
+
+    def _value_range(self, rule: Rule, part) -> str:
+        spec = part.value
+        if isinstance(spec, str):
+            rng = self.data_range(spec)
+        elif "each" in spec:
+            rng = self.data_range("volume_total")
+        elif "ratio" in spec:
+            rng = self.data_range("rectification_ratio")
+        elif "max" in spec:
+            rng = self.data_range("max_concealment")
+        else:  # count_yes: the number of yes among flags, per unit
+            rng = "(" + "+".join(f"({self.data_range(k)}=\"是\")" for k in spec["count_yes"]) + ")"
+        if rule.applies == "public_service":
+            flags = self.column_range(SETTINGS, 2)
+            rng = f'IF({flags}="是",{rng},"")'
+        return rng
+
+
+def _num(x) -> str:
+    d = Decimal(str(x))
+    text = format(d.normalize(), "f")
+    return text
+
+
+def _array(values) -> str:
+    return "{" + ",".join(_num(v) for v in values) + "}"
+
+
+def _rank_formula(col: str, row: int, first: int, last: int, ties: str) -> str:
+    rng = f"${col}${first}:${col}${last}"
+    if ties == "dense":
+        return f"=SUMPRODUCT(({rng}>{col}{row})/COUNTIF({rng},{rng}))+1"
+    return f"=_xlfn.RANK.EQ({col}{row},{rng},0)"
+
+
+def formula_signature(choices: dict[str, str]) -> str:
+    """What 计分's formulas were written for: recompute rewrites them when 设置 chooses otherwise."""
+    return "公式依据的设置：" + "；".join(f"{sid}={option}" for sid, option in sorted(choices.items()))
