@@ -1,2 +1,37 @@
-"""hscredit-xl: 黄石市县（市）区社会信用体系建设工作考核评价 in Excel."""
+"""hscredit-xl: 黄石市县（市）区社会信用体系建设工作考核评价 in Excel.
+
+The ribbon buttons of the add-in call the functions below through xlwings' RunPython; they run the same
+recompute as `hscredit-xl recompute`, on the workbook that called them.
+"""
 __version__ = "0.1.0"
+
+
+def _caller_book():
+    import xlwings as xw
+
+    from .workbook.book import ExcelBook
+
+    return ExcelBook(xw.Book.caller())
+
+
+def main() -> None:
+    """一键重算: validate, score and write the results into the calling workbook."""
+    from .workbook.recompute import recompute
+
+    book = _caller_book()
+    recompute(book, write_problems_on_error=True)
+    book.activate_results()
+
+
+def validate() -> None:
+    """校验数据: check the inputs and list every problem in 校验结果, without scoring."""
+    from .scoring import InputProblems
+    from .workbook.recompute import read_inputs, score_inputs, write_check_sheet
+
+    book = _caller_book()
+    try:
+        problems = score_inputs(read_inputs(book)).problems
+    except InputProblems as exc:
+        problems = exc.problems
+    write_check_sheet(book, problems)
+    book.activate_results()

@@ -37,6 +37,93 @@ def cmd_score(args) -> int:
     return EXIT_OK
 
 
+def _fail_input(problems) -> int:
+    _print_problems(problems)
+    print(f"共 {sum(p.level == 'error' for p in problems)} 个错误，未写入任何文件。", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _open_book(path: str):
+    from .workbook.book import OpenpyxlBook
+    from .workbook.safety import open_untrusted
+
+    return OpenpyxlBook(Path(path), open_untrusted(Path(path)))
+
+
+def cmd_new(args) -> int:
+    from .workbook.template import write_template
+
+    out = write_template(Path(args.output))
+    print(f"已生成模板：{out}")
+    return EXIT_OK
+
+
+def cmd_fill(args) -> int:
+    from .datafile import read_rows
+    from .rubric import load_rubric
+    from .scoring import InputProblems
+    from .workbook.fill import fill_book
+
+    rows, problems = read_rows(Path(args.data), load_rubric())
+    try:
+        book = _open_book(args.workbook)
+        if any(p.level == "error" for p in problems):
+            raise InputProblems(problems)
+        found = fill_book(book, rows, problems)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    out = book.save(Path(args.output or args.workbook))
+    _print_problems(found)
+    print(f"已填入数据：{out}")
+    return EXIT_OK
+
+
+def cmd_recompute(args) -> int:
+    from .report import ranking_table
+    from .scoring import InputProblems
+    from .workbook.recompute import recompute
+
+    try:
+        book = _open_book(args.workbook)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    outcome = recompute(book)
+    if not outcome.ok:
+        return _fail_input(outcome.problems)
+    out = book.save(Path(args.output or args.workbook))
+    _print_problems(outcome.problems)
+    print(ranking_table(outcome.result))
+    print(f"已重算并保存：{out}")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from .report import ranking_table, to_json
+    from .scoring import InputProblems
+    from .workbook.recompute import read_inputs, score_inputs
+
+    try:
+        book = _open_book(args.workbook)
+        inputs = read_inputs(book)
+        result = score_inputs(inputs)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    _print_problems(result.problems)
+    print(to_json(result, {"inputs_sha256": inputs.digest}) if args.json else ranking_table(result))
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from .workbook.demo import run_demo
+
+    out, result = run_demo(Path(args.output))
+    from .report import ranking_table
+
+    print(ranking_table(result))
+    print(f"\n示例工作簿（已填入六个单位的示例数据并重算）：{out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hscredit-xl", description="黄石市县（市）区社会信用体系建设工作考核评价：计分、模板、重算、导出。")
     parser.add_argument("--version", action="version", version=f"hscredit-xl {__version__}")
@@ -46,6 +133,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="数据文件 DATA.csv（每个单位一行，第一行为数据键）")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("demo", help="生成模板，填入六个单位的示例数据，重算并打印排名")
+    p.add_argument("-o", "--output", default="hscredit-demo", help="输出文件夹（默认 hscredit-demo）")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("new", help="生成 2020 年细则的空白模板工作簿")
+    p.add_argument("-o", "--output", default="hscredit_2020.xlsx", help="输出文件（默认 hscredit_2020.xlsx）")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("fill", help="把数据文件（CSV）填入模板的录入表")
+    p.add_argument("workbook", help="模板工作簿 .xlsx")
+    p.add_argument("data", help="数据文件 DATA.csv")
+    p.add_argument("-o", "--output", help="另存为（默认覆盖原文件）")
+    p.set_defaults(func=cmd_fill)
+
+    p = sub.add_parser("recompute", help="一键重算（无需 Excel）：校验、计分，写入考评表、汇总和校验结果")
+    p.add_argument("workbook", help="工作簿 .xlsx")
+    p.add_argument("-o", "--output", help="另存为（默认覆盖原文件）")
+    p.set_defaults(func=cmd_recompute)
+
+    p = sub.add_parser("report", help="工作簿的计分结果（与 score 相同的报告）")
+    p.add_argument("workbook", help="工作簿 .xlsx")
+    p.add_argument("--json", action="store_true", help="输出 JSON 报告")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

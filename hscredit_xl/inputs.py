@@ -89,7 +89,7 @@ def allowed_keys(rubric: Rubric) -> list[str]:
     return [f.key for f in rubric.fields] + list(OPTIONAL_KEYS) + allowed_self_keys(rubric)
 
 
-class _Parser:
+class ValueParser:
     """Parses one raw value for one field; errors are returned as (expected, hint)."""
 
     def __init__(self, rate_policy: str):
@@ -109,31 +109,31 @@ class _Parser:
 
     def number(self, raw: object) -> Decimal:
         if isinstance(raw, bool):
-            raise _Bad("应为数值，不是是/否")
+            raise BadValue("应为数值，不是是/否")
         if isinstance(raw, (int, float, Decimal)):
             if isinstance(raw, float) and not math.isfinite(raw):
-                raise _Bad("应为有限数值")
+                raise BadValue("应为有限数值")
             d = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
         else:
             text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
             try:
                 d = Decimal(text)
             except InvalidOperation:
-                raise _Bad("应为数值") from None
+                raise BadValue("应为数值") from None
         if not d.is_finite():
-            raise _Bad("应为有限数值")
+            raise BadValue("应为有限数值")
         if abs(d) > MAX_NUMBER:
-            raise _Bad(f"数值过大，应不超过 {MAX_NUMBER:,}")
+            raise BadValue(f"数值过大，应不超过 {MAX_NUMBER:,}")
         return d
 
     def count(self, raw: object) -> int:
         d = self.number(raw)
         if d != d.to_integral_value():
-            raise _Bad("应为整数（条数、个数不能有小数）")
+            raise BadValue("应为整数（条数、个数不能有小数）")
         if d < 0:
-            raise _Bad("应为不小于 0 的整数")
+            raise BadValue("应为不小于 0 的整数")
         if d > MAX_COUNT:
-            raise _Bad(f"数值过大，应不超过 {MAX_COUNT:,}")
+            raise BadValue(f"数值过大，应不超过 {MAX_COUNT:,}")
         return int(d)
 
     def rate(self, raw: object) -> tuple[Decimal, str]:
@@ -149,7 +149,7 @@ class _Parser:
         hint = f"是否应为 {shown(raw)}%？" if 1 < d <= 100 else ""
         if self.rate_policy == "clamp":
             return min(Decimal(1), max(Decimal(0), d)), f"比率超出 0%～100%，已按设置截断（A8）。{hint}"
-        raise _Bad("应为 0%～100% 之间的比率，如 0.85 或 85%", hint)
+        raise BadValue("应为 0%～100% 之间的比率，如 0.85 或 85%", hint)
 
     def flag(self, raw: object) -> bool:
         if isinstance(raw, bool):
@@ -161,10 +161,10 @@ class _Parser:
             return True
         if text in NO:
             return False
-        raise _Bad("应为 是/否（也可填 有/无、Y/N、1/0）")
+        raise BadValue("应为 是/否（也可填 有/无、Y/N、1/0）")
 
 
-class _Bad(Exception):
+class BadValue(Exception):
     def __init__(self, expected: str, hint: str = ""):
         super().__init__(expected)
         self.expected = expected
@@ -186,9 +186,11 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     if public_service is None:
         public_service = {normalize_unit_name(u.name): u.public_service for u in rubric.units}
     locate = locate or (lambda _row, key: key)
-    parser = _Parser(choices.get("A8", "reject"))
+    parser = ValueParser(choices.get("A8", "reject"))
     self_keys = {SELF_PREFIX + r.id: r.id for r in rubric.rules}
     self_keys[SELF_PREFIX + "total"] = "total"
+    self_max = {r.id: r.points for r in rubric.rules}
+    self_max["total"] = Decimal(rubric.totals["full"])
     adjustment_allowed = choices.get("A11", "reason_required") != "no_adjustment"
     units: list[UnitInput] = []
     problems: list[Problem] = []
@@ -215,41 +217,46 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
             raw = row.get(f.key)
             if f.applies == "public_service":
                 if assessed is None:
-                    assessed = not _Parser._blank(raw)
+                    assessed = not ValueParser._blank(raw)
                 if not assessed:
-                    if not _Parser._blank(raw):
+                    if not ValueParser._blank(raw):
                         bad(f.key, f.label, raw, "该单位不参加 1.3 考核，此值不计分", "已忽略", WARNING)
                     continue
-            if _Parser._blank(raw):
+            if ValueParser._blank(raw):
                 bad(f.key, f.label, raw, f"不能为空，{_expectation(f)}")
                 continue
-            common = _Parser._common(raw)
+            common = ValueParser._common(raw)
             if common:
                 bad(f.key, f.label, raw, *common)
                 continue
             try:
                 unit.values[f.key] = _parse_field(parser, f, raw, lambda w, f=f, raw=raw: bad(
                     f.key, f.label, raw, w, level=WARNING))
-            except _Bad as exc:
+            except BadValue as exc:
                 bad(f.key, f.label, raw, exc.expected, exc.hint)
         unit.public_service = bool(assessed)
 
         for key, rule_id in self_keys.items():
             raw = row.get(key)
-            if _Parser._blank(raw):
+            if ValueParser._blank(raw):
                 continue
             label = f"自评得分 {rule_id}"
+            top = self_max[rule_id]
             try:
-                unit.self_scores[rule_id] = parser.number(raw) if not _Parser._common(raw) else _raise_common(raw)
-            except _Bad as exc:
+                score = parser.number(raw) if not ValueParser._common(raw) else _raise_common(raw)
+                if not 0 <= score <= top:
+                    raise BadValue(f"应为 0～{top} 之间的分数")
+            except BadValue as exc:
                 bad(key, label, raw, exc.expected, exc.hint)
+            else:
+                unit.self_scores[rule_id] = score
 
         raw_adj, reason = row.get("adjustment"), row.get("adjustment_reason")
         unit.adjustment_reason = "" if reason is None else str(reason).strip()
-        if not _Parser._blank(raw_adj):
+        if not ValueParser._blank(raw_adj):
             try:
-                adjustment = parser.number(raw_adj) if not _Parser._common(raw_adj) else _raise_common(raw_adj)
-            except _Bad as exc:
+                adjustment = parser.number(raw_adj) if not ValueParser._common(raw_adj) else _raise_common(raw_adj)
+            except BadValue as exc:
                 bad("adjustment", "综合评定调整分", raw_adj, exc.expected, exc.hint)
             else:
                 if not adjustment_allowed:
@@ -265,8 +272,8 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
 
 
 def _raise_common(raw: object):
-    expected, hint = _Parser._common(raw)
-    raise _Bad(expected, hint)
+    expected, hint = ValueParser._common(raw)
+    raise BadValue(expected, hint)
 
 
 def _expectation(f: Field) -> str:
@@ -281,7 +288,7 @@ def _expectation(f: Field) -> str:
     }[f.type]
 
 
-def _parse_field(parser: _Parser, f: Field, raw: object, warn: Callable[[str], None]) -> object:
+def _parse_field(parser: ValueParser, f: Field, raw: object, warn: Callable[[str], None]) -> object:
     if f.type == "count":
         return parser.count(raw)
     if f.type == "number":
@@ -297,22 +304,22 @@ def _parse_field(parser: _Parser, f: Field, raw: object, warn: Callable[[str], N
         items = raw if isinstance(raw, (list, tuple)) else re.split(r"[;；]", str(raw))
         rates = []
         for item in items:
-            if _Parser._blank(item):
+            if ValueParser._blank(item):
                 continue
             try:
                 rate, warning = parser.rate(item)
-            except _Bad as exc:
-                raise _Bad(f"其中「{shown(item)}」不对：{exc.expected}（各部门瞒报率用分号分隔）", exc.hint) from None
+            except BadValue as exc:
+                raise BadValue(f"其中「{shown(item)}」不对：{exc.expected}（各部门瞒报率用分号分隔）", exc.hint) from None
             if warning:
                 warn(warning)
             rates.append(rate)
         if not rates:
-            raise _Bad(_expectation(f))
+            raise BadValue(_expectation(f))
         return tuple(rates)
     if f.type == "score":
         d = parser.number(raw)
         if not f.min <= d <= f.max:
-            raise _Bad(_expectation(f))
+            raise BadValue(_expectation(f))
         return d
     return str(raw)
 

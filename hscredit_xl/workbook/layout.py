@@ -30,6 +30,21 @@ _BAD_SHEET_CHARS = re.compile(r"[:\\/?*\[\]]")
 # 说明 sheet: machine-readable identity of the template (checked by recompute and merge)
 GUIDE_ID_CELLS = {"template": "H1", "rubric": "H2", "layout": "H3", "tool": "H4"}
 
+# Fixed columns and header rows (1-based). HEADER_ROW is the column-header row of 设置's unit table, 数据录入
+# (the data keys), 瞒报率明细, 计分 and 汇总.
+HEADER_ROW = FIRST_ROW - 1
+SETTINGS_COLUMNS = {"unit": 1, "public_service": 2}  # 设置 unit table: name, 参加1.3考核 (是/否)
+SWITCH_COLUMNS = {"id": 1, "title": 2, "choice": 3, "options": 4, "quote": 5, "reason": 6, "note": 7}
+WEIGHT_COLUMNS = {"name": 1, "weight": 2}  # 设置 weight table (rows: Layout.weight_rows)
+DATA_RULE_ROW, DATA_HEADER_ROW, DATA_KEY_ROW = 2, 3, HEADER_ROW  # 数据录入: rule id, Chinese header, data key
+CONCEALMENT_COLUMNS = {"unit": 1, "department": 2, "rate": 3}  # 瞒报率明细
+FORM_HEADER_ROW = 3  # 考评表: rows 1 title, 2 填报单位, 3 column headers, then Layout.form_rows
+FORM_COLUMNS = {"number": 1, "item": 2, "indicator": 3, "points": 4, "content": 5, "scoring": 6, "method": 7,
+                "self": 8, "review": 9}
+CHECK_STATUS_CELL = "A2"  # 校验结果: 「尚未重算」 until recompute writes its status
+CHECK_HEADER_ROW = 3  # 校验结果: problems from row 4 down
+CHECK_COLUMNS = {"level": 1, "unit": 2, "field": 3, "label": 4, "value": 5, "message": 6}
+
 
 def form_sheet_name(unit: str) -> str:
     """考评表-<unit>, within Excel's 31-character limit and without the characters a sheet name may not hold."""
@@ -160,6 +175,29 @@ class Layout:
     def identity(self) -> dict[str, str]:
         return {"template": TEMPLATE_ID, "rubric": f"{self.rubric.document['number']}|{self.rubric.version}",
                 "layout": LAYOUT_VERSION, "tool": __version__}
+
+    # 考评表: below the total rows, a note row (decisions A3, A7) and the row recompute stamps
+    @property
+    def form_note_row(self) -> int:
+        return max(self.form_total_rows.values()) + 1
+
+    @property
+    def form_stamp_row(self) -> int:
+        return self.form_note_row + 1
+
+    @property
+    def form_stamp_cell(self) -> str:
+        return cell(self.form_stamp_row, FORM_COLUMNS["number"])
+
+    def form_self_cell(self, rule_id: str) -> str:
+        """考评表 cell of a rule's 自评得分 (typed by the unit); rule_id may also be 'total'."""
+        row = self.form_total_rows["total"] if rule_id == "total" else self.form_rows[rule_id]
+        return cell(row, FORM_COLUMNS["self"])
+
+    def form_review_cell(self, key: str) -> str:
+        """考评表 cell of 复核得分 that recompute writes: a rule id, or base / base_scaled / total."""
+        row = self.form_total_rows[key] if key in self.form_total_rows else self.form_rows[key]
+        return cell(row, FORM_COLUMNS["review"])
 
     # ------------------------------------------------------------------------------------- native formulas
     def derived_formulas(self, row: int, choices: dict[str, str]) -> dict[str, str]:

@@ -1,0 +1,242 @@
+"""A small workbook reader/writer with two implementations: openpyxl (headless) and xlwings (Excel).
+
+Recompute talks only to this interface, so the ribbon button and the command line run the same code. The
+Excel side keeps to bulk calls: one read per sheet, one write per block (each call into Excel costs
+milliseconds). Text that starts with = + - @ is always written as text, never as a formula.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl.cell.cell import MergedCell
+from openpyxl.utils import get_column_letter, range_boundaries
+
+FORMULA_LEADS = ("=", "+", "-", "@")
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell that holds a formula where a value was expected (openpyxl sees the formula, not its result)."""
+
+    text: str
+
+
+def is_formula_text(value: object) -> bool:
+    return isinstance(value, str) and value[:1] in FORMULA_LEADS
+
+
+class Grid:
+    """The values of one sheet from A1, addressed 1-based as in Excel; missing cells read as None."""
+
+    def __init__(self, rows: Sequence[Sequence[object]]):
+        self.rows = [list(r) for r in rows]
+
+    def get(self, row: int, col: int) -> object:
+        if 1 <= row <= len(self.rows):
+            r = self.rows[row - 1]
+            if 1 <= col <= len(r):
+                return r[col - 1]
+        return None
+
+    @property
+    def max_row(self) -> int:
+        return len(self.rows)
+
+
+class Book(ABC):
+    @property
+    @abstractmethod
+    def sheet_names(self) -> list[str]: ...
+
+    @abstractmethod
+    def read(self, sheet: str) -> Grid: ...
+
+    def cached_value(self, sheet: str, row: int, col: int) -> object:
+        """The last computed value of a formula cell (only openpyxl needs this)."""
+        return self.read(sheet).get(row, col)
+
+    @abstractmethod
+    def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[object]]) -> None:
+        """Values; text starting with = + - @ stays text."""
+
+    @abstractmethod
+    def write_formulas(self, sheet: str, row: int, col: int, block: Sequence[Sequence[str]]) -> None: ...
+
+    @abstractmethod
+    def write_array_formula(self, sheet: str, ref: str, formula: str) -> None: ...
+
+    @abstractmethod
+    def formula_at(self, sheet: str, row: int, col: int) -> str | None:
+        """The formula text of a cell (array formulas included), None for a value."""
+
+
+class OpenpyxlBook(Book):
+    """A workbook file read and written with openpyxl; `save` replaces the target atomically."""
+
+    def __init__(self, path: Path, workbook=None):
+        import openpyxl
+
+        self.path = Path(path)
+        self.wb = workbook if workbook is not None else openpyxl.load_workbook(self.path, keep_vba=False)
+        self._cached = None
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return list(self.wb.sheetnames)
+
+    def read(self, sheet: str) -> Grid:
+        from openpyxl.worksheet.formula import ArrayFormula
+
+        rows = []
+        for row in self.wb[sheet].iter_rows(values_only=True):
+            values = []
+            for v in row:
+                if isinstance(v, ArrayFormula):
+                    values.append(Formula(v.text or ""))
+                elif isinstance(v, str) and v.startswith("=") and len(v) > 1:
+                    values.append(Formula(v))
+                else:
+                    values.append(v)
+            rows.append(values)
+        return Grid(rows)
+
+    def cached_value(self, sheet: str, row: int, col: int) -> object:
+        import openpyxl
+
+        if self._cached is None:
+            self._cached = openpyxl.load_workbook(self.path, data_only=True, read_only=True)
+        ws = self._cached[sheet]
+        for r in ws.iter_rows(min_row=row, max_row=row, min_col=col, max_col=col, values_only=True):
+            return r[0]
+        return None
+
+    def _cell_style_safe_set(self, ws, row: int, col: int, value: object, as_formula: bool) -> None:
+        cell = ws.cell(row=row, column=col)
+        if isinstance(cell, MergedCell):  # inside a merged range, not its top-left cell: nothing to show
+            return
+        cell.value = value
+        if not as_formula and isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"  # text that looks like a formula stays text
+
+    def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[object]]) -> None:
+        ws = self.wb[sheet]
+        for i, values in enumerate(block):
+            for j, value in enumerate(values):
+                self._cell_style_safe_set(ws, row + i, col + j, value, as_formula=False)
+
+    def write_formulas(self, sheet: str, row: int, col: int, block: Sequence[Sequence[str]]) -> None:
+        ws = self.wb[sheet]
+        for i, values in enumerate(block):
+            for j, value in enumerate(values):
+                self._cell_style_safe_set(ws, row + i, col + j, value, as_formula=True)
+
+    def write_array_formula(self, sheet: str, ref: str, formula: str) -> None:
+        from openpyxl.worksheet.formula import ArrayFormula
+
+        ws = self.wb[sheet]
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        for r in range(min_row, max_row + 1):
+            for c in range(min_col, max_col + 1):
+                ws.cell(row=r, column=c).value = None
+        ws.cell(row=min_row, column=min_col).value = ArrayFormula(ref, formula)
+
+    def formula_at(self, sheet: str, row: int, col: int) -> str | None:
+        from openpyxl.worksheet.formula import ArrayFormula
+
+        v = self.wb[sheet].cell(row=row, column=col).value
+        if isinstance(v, ArrayFormula):
+            return v.text
+        if isinstance(v, str) and v.startswith("="):
+            return v
+        return None
+
+    def save(self, target: Path | None = None) -> Path:
+        from .atomic import save_workbook_atomic
+
+        return save_workbook_atomic(self.wb, Path(target or self.path))
+
+
+class ExcelBook(Book):
+    """An open Excel workbook through xlwings (the ribbon button's side).
+
+    Sheets are protected (input cells unlocked); writing to locked cells needs the protection lifted for the
+    write and put back afterwards.
+    """
+
+    def __init__(self, xw_book):
+        self.book = xw_book
+        self._grids: dict[str, Grid] = {}
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.book.sheets]
+
+    def read(self, sheet: str) -> Grid:
+        if sheet not in self._grids:
+            sht = self.book.sheets[sheet]
+            last = sht.used_range.last_cell
+            values = sht.range((1, 1), (last.row, last.column)).options(ndim=2).value
+            self._grids[sheet] = Grid(values or [])
+        return self._grids[sheet]
+
+    def _unprotected(self, sheet: str):
+        sht = self.book.sheets[sheet]
+        return _Unprotected(sht)
+
+    def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[object]]) -> None:
+        if not block:
+            return
+        safe = [["'" + v if is_formula_text(v) else v for v in values] for values in block]
+        with self._unprotected(sheet) as sht:
+            sht.range((row, col)).resize(len(safe), len(safe[0])).value = safe
+        self._grids.pop(sheet, None)
+
+    def write_formulas(self, sheet: str, row: int, col: int, block: Sequence[Sequence[str]]) -> None:
+        if not block:
+            return
+        with self._unprotected(sheet) as sht:
+            sht.range((row, col)).resize(len(block), len(block[0])).formula = [list(r) for r in block]
+        self._grids.pop(sheet, None)
+
+    def write_array_formula(self, sheet: str, ref: str, formula: str) -> None:
+        with self._unprotected(sheet) as sht:
+            sht.range(ref).formula_array = formula
+        self._grids.pop(sheet, None)
+
+    def activate_results(self) -> None:
+        """Show the person the list of problems (or the summary) after a button press."""
+        from .layout import CHECK, SUMMARY
+
+        grid = self.read(CHECK)
+        target = CHECK if isinstance(grid.get(2, 1), str) and grid.get(2, 1).startswith("发现") else SUMMARY
+        self.book.sheets[target].activate()
+
+    def formula_at(self, sheet: str, row: int, col: int) -> str | None:
+        f = self.book.sheets[sheet].range((row, col)).formula
+        return f if isinstance(f, str) and f.startswith("=") else None
+
+
+class _Unprotected:
+    def __init__(self, sht):
+        self.sht = sht
+        self.was_protected = False
+
+    def __enter__(self):
+        api = self.sht.api
+        self.was_protected = bool(getattr(api, "ProtectContents", False))
+        if self.was_protected:
+            api.Unprotect()
+        return self.sht
+
+    def __exit__(self, *exc):
+        if self.was_protected:
+            self.sht.api.Protect(DrawingObjects=True, Contents=True, Scenarios=True, AllowFormattingColumns=True,
+                                 AllowFormattingRows=True)
+        return False
+
+
+def column_letter(col: int) -> str:
+    return get_column_letter(col)

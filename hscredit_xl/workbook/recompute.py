@@ -1,0 +1,403 @@
+"""一键重算: read a template's inputs, validate them, score with the engine, write the results.
+
+The same function serves the ribbon button (an ExcelBook over xw.Book.caller()) and the command line (an
+OpenpyxlBook saved atomically). It writes only output cells — never a cell a person typed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .. import __version__
+from ..engine import Result, Switches
+from ..inputs import ERROR, WARNING, BadValue, Problem, ValueParser, normalize_unit_name, shown
+from ..kinds import round_half_up
+from ..rubric import Rubric, load_rubric
+from ..scoring import InputProblems, score_rows
+from . import layout as L
+from .book import Book, Formula, Grid
+from .layout import Layout, cell, form_sheet_name
+
+FORM_HEADERS = ("序号", "考评项目", "考评指标", "分值", "考评内容", "评分办法", "考评方式", "自评得分", "复核得分")
+STAMP_PREFIX = "复核时间："
+
+
+@dataclass
+class Inputs:
+    """Everything recompute reads from a workbook, ready for the engine."""
+
+    rubric: Rubric
+    layout: Layout | None = None
+    choices: dict[str, str] = field(default_factory=dict)
+    weights: dict[str, Decimal] = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+    public_service: dict[str, bool] = field(default_factory=dict)
+    locations: dict[tuple[int, str], str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    digest: str = ""
+
+    def locate(self, index: int, key: str) -> str:
+        return self.locations.get((index, key), key)
+
+    def error(self, unit: str, where: str, label: str, value: object, expected: str, hint: str = "") -> None:
+        self.problems.append(Problem(ERROR, unit, where, label, shown(value), expected, hint))
+
+
+def _at(sheet: str, row: int, col: int) -> str:
+    return f"{sheet}!{cell(row, col)}"
+
+
+def _value(book: Book, grid: Grid, sheet: str, row: int, col: int) -> object:
+    v = grid.get(row, col)
+    if isinstance(v, Formula):  # a formula typed into an input cell: use what it last computed
+        return book.cached_value(sheet, row, col)
+    if isinstance(v, str) and v.strip() == "":
+        return None
+    return v
+
+
+def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
+    """Check that the book is our template and read 设置 (units, switches, weights): what fill and recompute share."""
+    rubric = rubric or load_rubric()
+    inp = Inputs(rubric)
+    names = set(book.sheet_names)
+    for sheet in (L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, L.SUMMARY, L.CHECK):
+        if sheet not in names:
+            inp.error("", sheet, "工作表", "", f"缺少工作表「{sheet}」：不是本工具生成的模板，或工作表被改名/删除",
+                      "请用 hscredit-xl new 生成新模板后重新填写")
+    if inp.problems:
+        return inp
+    guide = book.read(L.GUIDE)
+    expected = Layout.build(rubric).identity()
+    for key in ("template", "rubric", "layout"):
+        row, col = _coords(L.GUIDE_ID_CELLS[key])
+        found = guide.get(row, col)
+        if found != expected[key]:
+            inp.error("", _at(L.GUIDE, row, col), "模板标识", found,
+                      f"应为「{expected[key]}」：该文件不是本工具当前版本的模板（或细则版本不同）",
+                      "请用 hscredit-xl new 生成新模板后重新填写")
+    if inp.problems:
+        return inp
+    units, flags = _read_settings_units(book, inp)
+    if inp.problems:
+        return inp
+    inp.layout = Layout.build(rubric, units, flags)
+    inp.public_service = {normalize_unit_name(u): f for u, f in zip(units, flags)}
+    _read_switches_and_weights(book, inp)
+    for unit in units:
+        if form_sheet_name(unit) not in names:
+            inp.error(unit, form_sheet_name(unit), "考评表", "", f"缺少单位「{unit}」的考评表")
+    return inp
+
+
+def read_inputs(book: Book, rubric: Rubric | None = None) -> Inputs:
+    """Read and check the template's structure and inputs; every problem is collected in Inputs.problems."""
+    inp = read_structure(book, rubric)
+    if inp.problems:
+        return inp
+    inp.rows = [{"unit": u} for u in inp.layout.units]
+    _read_data_sheet(book, inp)
+    _read_concealment(book, inp)
+    _read_forms(book, inp)
+    inp.digest = _digest(inp)
+    return inp
+
+
+def _coords(ref: str) -> tuple[int, int]:
+    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+
+    letters, row = coordinate_from_string(ref)
+    return row, column_index_from_string(letters)
+
+
+def _read_settings_units(book: Book, inp: Inputs) -> tuple[list[str], list[bool]]:
+    grid = book.read(L.SETTINGS)
+    parser = ValueParser("reject")
+    units, flags = [], []
+    row = L.FIRST_ROW
+    while isinstance(grid.get(row, 1), str) and grid.get(row, 1).strip():
+        name = grid.get(row, 1).strip()
+        raw = _value(book, grid, L.SETTINGS, row, 2)
+        try:
+            flag = parser.flag(raw) if raw is not None else None
+        except BadValue as exc:
+            inp.error(name, _at(L.SETTINGS, row, 2), "参加1.3考核", raw, exc.expected)
+            flag = False
+        if flag is None:
+            inp.error(name, _at(L.SETTINGS, row, 2), "参加1.3考核", raw, "不能为空，应为 是/否")
+            flag = False
+        units.append(name)
+        flags.append(flag)
+        row += 1
+    if not units:
+        inp.error("", _at(L.SETTINGS, L.FIRST_ROW, 1), "单位", "", "设置中没有任何单位")
+    return units, flags
+
+
+def _read_switches_and_weights(book: Book, inp: Inputs) -> None:
+    grid = book.read(L.SETTINGS)
+    lay = inp.layout
+    for sid, row in lay.switch_rows.items():
+        switch = inp.rubric.switches[sid]
+        if grid.get(row, 1) != sid:
+            inp.error("", _at(L.SETTINGS, row, 1), "开关编号", grid.get(row, 1),
+                      f"应为「{sid}」：设置表的结构被改动", "请勿插入或删除设置表的行")
+            continue
+        raw = _value(book, grid, L.SETTINGS, row, 3)
+        by_short = {o.short: o.name for o in switch.options.values()}
+        text = "" if raw is None else str(raw).strip()
+        if text in by_short:
+            inp.choices[sid] = by_short[text]
+        elif text in switch.options:
+            inp.choices[sid] = text
+        else:
+            inp.error("", _at(L.SETTINGS, row, 3), f"{sid} {switch.title}", raw,
+                      "应为下拉列表中的一项：" + "、".join(by_short))
+    parser = ValueParser("reject")
+    for name, row in lay.weight_rows.items():
+        raw = _value(book, grid, L.SETTINGS, row, 2)
+        try:
+            weight = parser.number(raw) if raw is not None else None
+        except BadValue as exc:
+            inp.error("", _at(L.SETTINGS, row, 2), f"{name}权重", raw, exc.expected)
+            continue
+        if weight is None or weight < 0:
+            inp.error("", _at(L.SETTINGS, row, 2), f"{name}权重", raw, "应为不小于 0 的数")
+            continue
+        inp.weights[name] = weight
+
+
+def _read_data_sheet(book: Book, inp: Inputs) -> None:
+    lay = inp.layout
+    grid = book.read(L.DATA)
+    for column in lay.data_columns:
+        if grid.get(4, column.col) != column.key:
+            inp.error("", _at(L.DATA, 4, column.col), "数据键", grid.get(4, column.col),
+                      f"应为「{column.key}」：数据录入表的列被插入、删除或移动", "请勿改动模板的列")
+            return
+    for i, unit in enumerate(lay.units):
+        row = lay.unit_row(i)
+        if grid.get(row, 1) != unit:
+            inp.error(unit, _at(L.DATA, row, 1), "单位名称", grid.get(row, 1),
+                      f"应为「{unit}」（与设置表一致）：数据录入表的行被插入、删除或改动")
+            continue
+        for column in lay.data_columns:
+            inp.rows[i][column.key] = _value(book, grid, L.DATA, row, column.col)
+            inp.locations[(i, column.key)] = _at(L.DATA, row, column.col)
+    for row in range(lay.last_row + 1, grid.max_row + 1):
+        extra = [grid.get(row, c.col) for c in lay.data_columns] + [grid.get(row, 1)]
+        if any(v not in (None, "") for v in extra):
+            inp.error("", _at(L.DATA, row, 1), "数据行", grid.get(row, 1),
+                      f"单位行之外有数据：只有第 {L.FIRST_ROW}～{lay.last_row} 行参与计分",
+                      "如需增加单位，请在设置中添加后重新生成模板")
+
+
+def _read_concealment(book: Book, inp: Inputs) -> None:
+    lay = inp.layout
+    grid = book.read(L.CONCEALMENT)
+    index = {normalize_unit_name(u): i for i, u in enumerate(lay.units)}
+    parser = ValueParser(inp.choices.get("A8", "reject"))
+    rates: dict[int, list[Decimal]] = {i: [] for i in range(len(lay.units))}
+    first_row: dict[int, int] = {}
+    for row in range(L.FIRST_ROW, grid.max_row + 1):
+        unit_raw = _value(book, grid, L.CONCEALMENT, row, 1)
+        dept = _value(book, grid, L.CONCEALMENT, row, 2)
+        raw = _value(book, grid, L.CONCEALMENT, row, 3)
+        if unit_raw is None and dept is None and raw is None:
+            continue
+        unit_name = "" if unit_raw is None else str(unit_raw).strip()
+        i = index.get(normalize_unit_name(unit_name))
+        if i is None:
+            inp.error(unit_name, _at(L.CONCEALMENT, row, 1), "单位", unit_raw,
+                      "不是设置中的单位，应为：" + "、".join(lay.units))
+            continue
+        first_row.setdefault(i, row)
+        if raw is None:
+            inp.error(lay.units[i], _at(L.CONCEALMENT, row, 3), f"瞒报率（{shown(dept)}）", raw,
+                      "不能为空，应为 0%～100% 之间的比率")
+            continue
+        try:
+            rate, warning = parser.rate(raw)
+        except BadValue as exc:
+            inp.error(lay.units[i], _at(L.CONCEALMENT, row, 3), f"瞒报率（{shown(dept)}）", raw, exc.expected, exc.hint)
+            continue
+        if warning:
+            inp.problems.append(Problem(WARNING, lay.units[i], _at(L.CONCEALMENT, row, 3), "瞒报率", shown(raw), warning))
+        rates[i].append(rate)
+    for i in range(len(lay.units)):
+        inp.rows[i]["concealment_rates"] = tuple(rates[i]) or None
+        inp.locations[(i, "concealment_rates")] = (
+            _at(L.CONCEALMENT, first_row[i], 3) if i in first_row else f"{L.CONCEALMENT}（没有「{lay.units[i]}」的行）")
+
+
+def _read_forms(book: Book, inp: Inputs) -> None:
+    lay = inp.layout
+    for i, unit in enumerate(lay.units):
+        sheet = form_sheet_name(unit)
+        grid = book.read(sheet)
+        headers = tuple(grid.get(3, c) for c in range(1, 10))
+        if headers != FORM_HEADERS:
+            inp.error(unit, _at(sheet, 3, 1), "考评表表头", "、".join(shown(h) for h in headers),
+                      "考评表的结构被改动（表头应为 " + "、".join(FORM_HEADERS) + "）")
+            continue
+        for rule in inp.rubric.rules:
+            row = lay.form_rows[rule.id]
+            inp.rows[i]["self_" + rule.id] = _value(book, grid, sheet, row, 8)
+            inp.locations[(i, "self_" + rule.id)] = _at(sheet, row, 8)
+        row = lay.form_total_rows["total"]
+        inp.rows[i]["self_total"] = _value(book, grid, sheet, row, 8)
+        inp.locations[(i, "self_total")] = _at(sheet, row, 8)
+
+
+def _digest(inp: Inputs) -> str:
+    def plain(v):
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, (Decimal, float, int)) and not isinstance(v, bool):
+            return str(Decimal(repr(v)) if isinstance(v, float) else v)
+        return None if v is None else str(v)
+
+    payload = {"units": inp.layout.units, "public_service": list(inp.layout.public_service),
+               "choices": inp.choices, "weights": {k: str(v) for k, v in inp.weights.items()},
+               "rows": [{k: plain(v) for k, v in sorted(r.items())} for r in inp.rows]}
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------- scoring
+
+
+def score_inputs(inp: Inputs) -> Result:
+    """The engine's result for a workbook's inputs; raises InputProblems listing every problem."""
+    if any(p.level == ERROR for p in inp.problems):
+        raise InputProblems(inp.problems)
+    return score_rows(inp.rows, inp.rubric, choices=inp.choices, public_service=inp.public_service,
+                      locate=inp.locate, weights=inp.weights, problems=inp.problems)
+
+
+@dataclass
+class Outcome:
+    inputs: Inputs
+    result: Result | None
+    problems: list[Problem]
+    stamp: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+def recompute(book: Book, *, write_problems_on_error: bool = False, now: dt.datetime | None = None) -> Outcome:
+    """Validate, score and write the results into the book (the caller saves an OpenpyxlBook).
+
+    With problems in the inputs nothing is written, except the 校验结果 sheet when write_problems_on_error
+    (Excel: the person sees the list where they work).
+    """
+    inp = read_inputs(book)
+    try:
+        result = score_inputs(inp)
+    except InputProblems as exc:
+        if write_problems_on_error and L.CHECK in book.sheet_names:
+            write_check_sheet(book, exc.problems, now)
+        return Outcome(inp, None, exc.problems)
+    stamp = write_results(book, inp, result, now)
+    return Outcome(inp, result, result.problems, stamp)
+
+
+def _f(x: Decimal | None) -> float | None:
+    return None if x is None else float(round_half_up(x))
+
+
+def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | None = None) -> str:
+    lay, rubric = inp.layout, inp.rubric
+    _refresh_formulas(book, lay, inp.choices)
+    units = result.units
+    cols = lay.summary_columns
+    base_ids = [r.id for r in rubric.base_rules]
+    first = L.FIRST_ROW
+    book.write(L.SUMMARY, first, cols[base_ids[0]], [[_f(u.rules[rid]) for rid in base_ids] for u in units])
+    for key, get in (("bonus", lambda u: _f(u.bonus)), ("deduction", lambda u: _f(u.deduction)),
+                     ("self_total", lambda u: _f(u.self_total)), ("adjustment", lambda u: _f(u.adjustment)),
+                     ("adjustment_reason", lambda u: u.adjustment_reason or None)):
+        book.write(L.SUMMARY, first, cols[key], [[get(u)] for u in units])
+
+    stamp = _stamp(book, inp, now)
+    book.write(L.SUMMARY, *_coords(lay.summary_stamp_cell), [[stamp]])
+    for u in units:
+        _write_form(book, lay, rubric, u, stamp)
+    write_check_sheet(book, result.problems, now)
+    return stamp
+
+
+def _stamp(book: Book, inp: Inputs, now: dt.datetime | None) -> str:
+    """Time, tool and rubric versions and the inputs' SHA-256; kept as it was when nothing changed."""
+    doc = inp.rubric.document
+    tail = f"；工具 hscredit-xl {__version__}；细则 {doc['number']}（版本 {inp.rubric.version}）；输入数据 SHA-256：{inp.digest}"
+    previous = book.read(L.SUMMARY).get(*_coords(inp.layout.summary_stamp_cell))
+    if isinstance(previous, str) and previous.startswith(STAMP_PREFIX) and previous.endswith(tail):
+        return previous
+    moment = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{STAMP_PREFIX}{moment}{tail}"
+
+
+def _write_form(book: Book, lay: Layout, rubric: Rubric, u, stamp: str) -> None:
+    sheet = form_sheet_name(u.unit)
+    values = []
+    for rule in rubric.rules:
+        if rule.role == "bonus":
+            values.append(_f(u.bonus))
+        elif rule.role == "deduction":
+            values.append(_f(u.deduction))
+        else:
+            score = u.rules[rule.id]
+            values.append("不参加考核" if score is None else _f(score))
+    values += [_f(u.base), _f(u.base_scaled), _f(u.total)]
+    book.write(sheet, lay.form_rows[rubric.rules[0].id], 9, [[v] for v in values])
+    stamp_row = getattr(lay, "form_stamp_row", None)
+    if stamp_row:
+        book.write(sheet, stamp_row, 1, [[stamp]])
+
+
+def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
+    """Rewrite the formulas that depend on 设置's switches, when they were written for other choices."""
+    signature = L.formula_signature(choices)
+    row, col = _coords(lay.score_signature_cell)
+    if book.read(L.SCORES).get(row, col) == signature:
+        return
+    for rule_id, formula in lay.score_formulas(choices).items():
+        c = lay.score_columns[rule_id]
+        ref = f"{L.col_letter(c)}{L.FIRST_ROW}:{L.col_letter(c)}{lay.last_row}"
+        book.write_array_formula(L.SCORES, ref, formula)
+    book.write_formulas(L.SCORES, L.FIRST_ROW, lay.score_columns["live_total"],
+                        [[lay.live_total_formula(lay.unit_row(i), choices)] for i in range(len(lay.units))])
+    for i in range(len(lay.units)):
+        r = lay.unit_row(i)
+        for key, formula in lay.summary_formulas(r, choices).items():
+            book.write_formulas(L.SUMMARY, r, lay.summary_columns[key], [[formula]])
+        derived = lay.derived_formulas(r, choices)
+        for key, c in lay.derived_columns.items():
+            book.write_formulas(L.DATA, r, c, [[derived[key]]])
+    book.write(L.SCORES, row, col, [[signature]])
+
+
+def write_check_sheet(book: Book, problems: list[Problem], now: dt.datetime | None = None) -> None:
+    """校验结果: every problem, one per row; what a previous run wrote below is cleared."""
+    old = book.read(L.CHECK).max_row
+    errors = sum(p.level == ERROR for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        summary = f"发现 {errors} 个错误、{warnings} 个提示：请按下表修改后再重算（本次未计分）。"
+    elif warnings:
+        summary = f"计分完成；有 {warnings} 个提示，请核对。"
+    else:
+        summary = "计分完成，未发现问题。"
+    book.write(L.CHECK, 2, 1, [[summary]])
+    rows = [["错误" if p.level == ERROR else "提示", p.unit, p.field, p.label, p.value, p.expected + (f"。{p.hint}" if p.hint else "")]
+            for p in problems]
+    blank_rows = max(0, old - 3 - len(rows))
+    block = rows + [[None] * 6 for _ in range(blank_rows)]
+    if block:
+        book.write(L.CHECK, 4, 1, block)
