@@ -1,0 +1,397 @@
+"""The rubric file itself: it parses, every official sentence in it is verbatim, its points add up, every
+decision of the decisions page is a switch with the stated default, and the loader is strict.
+
+Source: 黄信用办〔2021〕2号 and its 考评细则 (hscredit_xl/rubrics/rubric-2020-notice.txt, shipped beside the
+rubric; the shared copy in ../shared/source is the authority it must equal byte for byte).
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from hscredit_xl.engine import Switches, score_given
+from hscredit_xl.rubric import RubricError, load_rubric, parse_rubric, rubric_path, source_text
+
+RUBRIC = load_rubric()
+RUBRIC_TEXT = rubric_path().read_text(encoding="utf-8")
+RUBRIC_LINES = RUBRIC_TEXT.splitlines(keepends=True)
+NOTICE = source_text(RUBRIC)
+SHIPPED_NOTICE = rubric_path(RUBRIC.document["source"])
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED_NOTICE = SHARED / "source" / "rubric-2020-notice.txt"
+DECISIONS = SHARED / "rubric-2020-decisions.md"
+
+
+def _tiers(part) -> list[dict]:
+    tiers = part.params.get("tiers")
+    return list(tiers) if isinstance(tiers, list) else []
+
+
+def _all_quotes() -> list[tuple[str, str]]:
+    """(where, sentence) for every official sentence the rubric file claims to quote."""
+    found = []
+    for item in RUBRIC.items:
+        if item.heading:
+            found.append((f"item {item.number} heading", item.heading))
+        for ind in item.indicators:
+            found.append((f"indicator {ind.id} scoring", ind.scoring))
+            for rule in ind.rules:
+                found.append((f"rule {rule.id} text", rule.text))
+                for n, part in enumerate(rule.parts):
+                    if part.text:
+                        found.append((f"rule {rule.id} part {n} text", part.text))
+                    for t in _tiers(part):
+                        if "text" in t:
+                            found.append((f"rule {rule.id} part {n} tier {t['at']} text", t["text"]))
+    for sid, switch in RUBRIC.switches.items():
+        found.append((f"switch {sid} quote", switch.quote))
+    found.append(("totals quote", RUBRIC.totals["quote"]))
+    return found
+
+
+# ------------------------------------------------------------------------------------------------------
+# The file parses, and its sentences are the official ones
+
+
+def test_rubric_parses_and_is_the_2020_document():
+    assert RUBRIC.year == 2020
+    assert RUBRIC.document["number"] == "黄信用办〔2021〕2号"
+    # the official numbering: 序号 4 does not exist in the text (decisions: keep the official numbering)
+    assert [r.id for r in RUBRIC.rules] == ["1.1", "1.2.1", "1.2.2", "1.2.3", "1.2.4", "1.2.5", "1.2.6", "1.3",
+                                            "2.1", "2.2", "3.1", "3.2", "3.3", "5", "6"]
+    assert [u.name for u in RUBRIC.units] == ["大冶市", "阳新县", "黄石港区", "西塞山区", "下陆区", "开发区·铁山区"]
+    # '（只考核大冶市、阳新县）'
+    assert [u.name for u in RUBRIC.units if u.public_service] == ["大冶市", "阳新县"]
+
+
+@pytest.mark.parametrize("where,sentence", _all_quotes(), ids=[w for w, _ in _all_quotes()])
+def test_every_quoted_sentence_occurs_verbatim_in_the_notice(where, sentence):
+    assert sentence, f"{where} is empty"
+    assert sentence in NOTICE, f"{where} is not verbatim in the notice: {sentence!r}"
+
+
+def test_the_quote_check_can_fail():
+    # a sentence changed by one character (the literal ×10 made ×20) is not in the notice
+    assert "得分=（1-瞒报率）*20" not in NOTICE
+    assert "得分=（1-瞒报率）*10" in NOTICE
+
+
+def test_shipped_notice_equals_the_shared_source_byte_for_byte():
+    if not SHARED_NOTICE.exists():
+        pytest.skip(f"no shared source at {SHARED_NOTICE} (installed package): nothing to compare against")
+    assert SHIPPED_NOTICE.read_bytes() == SHARED_NOTICE.read_bytes()
+
+
+def _squash(text: str) -> str:
+    """Remove whitespace (the table's cells wrap inside words) and read '，' as ','."""
+    return re.sub(r"\s+", "", text).replace("，", ",")
+
+
+def _names_and_contents() -> list[tuple[str, str]]:
+    found = []
+    for item in RUBRIC.items:
+        found.append((f"item {item.number} name", item.name))
+        for ind in item.indicators:
+            found.append((f"indicator {ind.id} name", ind.name))
+            found.append((f"indicator {ind.id} content", ind.content))
+            found.append((f"indicator {ind.id} method", ind.method))
+            if ind.points_text:
+                found.append((f"indicator {ind.id} points_text", ind.points_text))
+    return found
+
+
+@pytest.mark.parametrize("where,text", _names_and_contents(), ids=[w for w, _ in _names_and_contents()])
+def test_indicator_names_and_contents_match_the_notice(where, text):
+    assert text
+    assert _squash(text) in _squash(NOTICE), f"{where}: {text!r}"
+
+
+# ------------------------------------------------------------------------------------------------------
+# Points add up
+
+
+def _points(rule_id: str) -> Decimal:
+    return RUBRIC.rule(rule_id).points
+
+
+def test_points_of_indicators_and_items_are_the_sums_of_their_parts():
+    for item in RUBRIC.items:
+        assert item.points == sum(ind.points for ind in item.indicators), item.number
+        for ind in item.indicators:
+            assert ind.points == sum(r.points for r in ind.rules), ind.id
+
+
+def test_item_1_2_adds_up_to_60_and_item_1_to_80():
+    # '行政许可、行政处罚信息公示情况 60分': 6 + 10 + 10 + 10 + 20 + 4 = 60
+    assert [_points(i) for i in ("1.2.1", "1.2.2", "1.2.3", "1.2.4", "1.2.5", "1.2.6")] == [6, 10, 10, 10, 20, 4]
+    assert sum(_points(i) for i in ("1.2.1", "1.2.2", "1.2.3", "1.2.4", "1.2.5", "1.2.6")) == 60
+    # '信用信息归集、披露与共享（80分）': 10 (1.1) + 60 (1.2) + 10 (1.3) = 80
+    items = {i.number: i for i in RUBRIC.items}
+    assert items["1"].points == 80 == 10 + 60 + 10
+    # '信用信息应用 (10分)', '信用宣传教育 (10分)': 80 + 10 + 10 = 100
+    assert items["2"].points == 10 and items["3"].points == 10
+    assert sum(i.points for i in RUBRIC.items if i.role == "base") == 100
+    # '加分项 (10分, 加分后总分不超过100分)'; '扣减项目 … 扣10分'
+    assert items["5"].role == "bonus" and items["5"].points == 10
+    assert items["6"].role == "deduction" and items["6"].points == 10
+    assert RUBRIC.totals["full"] == 100 and RUBRIC.totals["cap"] == 100 and RUBRIC.totals["floor"] == 0
+
+
+def _best(part, params) -> Decimal:
+    """The most a part can give, computed through the engine from the best input the text allows."""
+    if part.kind in ("rank", "place"):
+        return score_given(part, 1, params)  # 第一名
+    if part.kind == "tier":
+        return max([Decimal(t["points"]) for t in params["tiers"]] + [Decimal(params.get("otherwise", 0))])
+    if part.kind == "rate":
+        return score_given(part, 0 if params.get("inverse") else 1, params)
+    if part.kind == "count":
+        return score_given(part, 10**6, params)
+    if part.kind == "flag":
+        return score_given(part, True, params)
+    if part.kind == "manual":
+        return Decimal(params["max"])
+    raise AssertionError(part.kind)
+
+
+def test_the_best_input_reaches_each_rules_points_with_the_default_switches():
+    switches = Switches(RUBRIC)
+    for rule in RUBRIC.rules:
+        best = sum(_best(p, switches.resolve(p.params)) for p in rule.parts if switches.active(p))
+        assert best == rule.points, f"rule {rule.id}: best {best} ≠ 分值 {rule.points}"
+
+
+def test_a3_literal_formula_can_only_reach_10_of_the_20_points():
+    # '双公示数据瞒报率，总分20分。取被抽查部门瞒报率最高值，得分=（1-瞒报率）*10':
+    # with the literal ×10, a 0 % rate gives (1 − 0) × 10 = 10, and 1.2 would add to 6+10+10+10+10+4 = 50, not 60
+    part = RUBRIC.rule("1.2.5").parts[0]
+    literal = Switches(RUBRIC, {"A3": "literal_10"}).resolve(part.params)
+    assert score_given(part, 0, literal) == 10
+    default = Switches(RUBRIC).resolve(part.params)
+    assert score_given(part, 0, default) == 20 == _points("1.2.5")
+
+
+# ------------------------------------------------------------------------------------------------------
+# Every decision of the decisions page is a switch with the stated default
+
+DEFAULTS = {
+    # A1 'Units with equal values share the better place, and the next place is skipped (1, 1, 3 — as Excel's
+    # RANK.EQ). Alternative offered: dense (1, 1, 2).'
+    "A1": ("competition", {"competition", "dense"}),
+    # A2 '"1-12月每月入库总量" is read as the sum of the twelve monthly totals. Alternative offered: rank every
+    # month, score every month, and average the twelve scores.'
+    "A2": ("annual_total", {"annual_total", "monthly_average"}),
+    # A3 'Default ×20 (the stated 分值 and the 60/80/100 totals hold); the literal ×10 is a switch.'
+    "A3": ("points_20", {"points_20", "literal_10"}),
+    # A4 '0 returned items: nothing to rectify, ratio counts as 100% → 10.'
+    "A4": ("full", {"full"}),
+    # A5 'Default: 折算 — their base (out of 90) is scaled to 100 (base × 100 / 90) before the bonus. Alternatives
+    # offered: full marks (10) for them, or 0 (not scored, base out of 90).'
+    "A5": ("prorate", {"prorate", "full_marks", "not_scored"}),
+    # A6 'In Chinese official texts 以上 includes the number itself (so "5个以上" means ≥ 5, "5篇以上" ≥ 5).'
+    "A6": ("inclusive", {"inclusive", "exclusive"}),
+    # A7 'the media-reports rule (3 分, "运用各类媒体推进信用建设宣传报道") belongs to the indicator named
+    # "开展信用建设宣传报道，加强社会舆论宣传" (5 分) together with the activities rule (2 分): 2 + 3 = 5.'
+    "A7": ("regrouped", {"regrouped"}),
+    # A8 'A rate outside 0…100% is an input error, not something to clamp silently.'
+    "A8": ("reject", {"reject"}),
+    # A9 'Each rule's score … is rounded half-up to 2 decimals (9.025 → 9.03).'
+    "A9": ("per_rule", {"per_rule"}),
+    # A10 'Each unit fills 自评得分 per rule; the city computes 复核得分. The difference per rule and in total is
+    # part of the result' (the switch's default reads it as self − review)
+    "A10": ("self_minus_review", {"self_minus_review"}),
+    # A11 'an optional manual adjustment per unit with a required reason'
+    "A11": ("reason_required", {"reason_required"}),
+    # A12 'the weight is a setting, and the weighted contribution (final / 100 × weight) is shown per unit.'
+    "A12": ("weights", {"weights"}),
+}
+
+
+def test_switch_ids_are_exactly_those_of_the_decisions_page():
+    assert set(RUBRIC.switches) == set(DEFAULTS)
+    if DECISIONS.exists():
+        ids = set(re.findall(r"\*\*(A\d+) ", DECISIONS.read_text(encoding="utf-8")))
+        assert ids == set(DEFAULTS)
+
+
+@pytest.mark.parametrize("sid", sorted(DEFAULTS, key=lambda s: int(s[1:])))
+def test_switch_default_is_the_decisions_default(sid):
+    default, must_offer = DEFAULTS[sid]
+    switch = RUBRIC.switches[sid]
+    assert switch.default == default
+    assert must_offer <= set(switch.options), f"{sid} lacks an alternative the decisions page offers"
+    assert switch.title and switch.reason
+    assert Switches(RUBRIC).choices[sid] == default
+
+
+def test_switch_values_the_engine_reads():
+    s = Switches(RUBRIC)
+    assert s.value("A1") == "competition"
+    assert s.value("A3") == 20  # '总分20分'
+    assert s.value("A4") == 1  # 'ratio counts as 100%'
+    assert s.value("A6") is True  # '以上 includes the number itself'
+    assert Switches(RUBRIC, {"A3": "literal_10"}).value("A3") == 10  # '得分=（1-瞒报率）*10'
+    assert Switches(RUBRIC, {"A6": "exclusive"}).value("A6") is False
+    with pytest.raises(ValueError):
+        Switches(RUBRIC, {"A3": "points_30"})
+
+
+def test_weights_default_to_100():
+    # A12 / rubric note: '通知未给出权重数值；在设置中填写，默认100'
+    assert [(w.name, w.weight) for w in RUBRIC.weights] == [("平安建设考核", 100), ("发改系统考核", 100)]
+
+
+# ------------------------------------------------------------------------------------------------------
+# Strictness: small broken variants of the real file, each an error naming the right line
+
+
+def _line_of(fragment: str, start: int = 1) -> int:
+    """1-based number of the first line at or after `start` containing `fragment`."""
+    for n, line in enumerate(RUBRIC_LINES[start - 1:], start=start):
+        if fragment in line:
+            return n
+    raise AssertionError(f"{fragment!r} not in the rubric")
+
+
+def _insert_after(line_no: int, new_line: str) -> str:
+    return "".join(RUBRIC_LINES[:line_no] + [new_line + "\n"] + RUBRIC_LINES[line_no:])
+
+
+def _replace_once(old: str, new: str) -> str:
+    assert RUBRIC_TEXT.count(old) == 1, old
+    return RUBRIC_TEXT.replace(old, new)
+
+
+def _error(text: str) -> str:
+    with pytest.raises(RubricError) as exc:
+        parse_rubric(text, "broken.yaml")
+    return str(exc.value)
+
+
+def test_the_real_text_parses_through_parse_rubric():
+    assert [r.id for r in parse_rubric(RUBRIC_TEXT, "copy.yaml").rules] == [r.id for r in RUBRIC.rules]
+
+
+def test_unknown_key_in_a_rule_names_its_line():
+    # after the 1.2.1 rule's `text:` line (12 spaces: a key of the rule itself)
+    anchor = _line_of("            text: 2019-2020年度抽查结果")
+    message = _error(_insert_after(anchor, "            typo: 1"))
+    assert f"第 {anchor + 1} 行" in message and "typo" in message
+
+
+def test_unknown_key_at_the_top_names_its_line():
+    anchor = _line_of("schema: 1")
+    message = _error(_insert_after(anchor, "extras: 1"))
+    assert f"第 {anchor + 1} 行" in message and "extras" in message
+
+
+def test_unknown_key_in_a_switch_names_its_line():
+    anchor = _line_of("    default: points_20")
+    message = _error(_insert_after(anchor, "    defualt: literal_10"))
+    assert f"第 {anchor + 1} 行" in message and "defualt" in message
+
+
+def test_unknown_key_in_a_case_names_its_line():
+    line = _line_of("{given: 0.8, expect: 6, note: 恰好80%}")
+    message = _error(_replace_once("{given: 0.8, expect: 6, note: 恰好80%}", "{given: 0.8, expected: 6, note: 恰好80%}"))
+    assert f"第 {line} 行" in message and "expected" in message
+
+
+def test_missing_key_names_the_mapping_line():
+    # drop `points: 6` of rule 1.2.1: the rule mapping starts on its `- id: "1.2.1"` line
+    rule_line = _line_of('          - id: "1.2.1"')
+    points_line = _line_of("            points: 6", rule_line)
+    assert points_line == rule_line + 2
+    text = "".join(RUBRIC_LINES[:points_line - 1] + RUBRIC_LINES[points_line:])
+    message = _error(text)
+    assert f"第 {rule_line} 行" in message and "points" in message
+
+
+def test_missing_key_in_a_flow_mapping_names_its_line():
+    line = _line_of("{given: 200, expect: 0, note: 恰好200}")
+    message = _error(_replace_once("{given: 200, expect: 0, note: 恰好200}", "{given: 200, note: 恰好200}"))
+    assert f"第 {line} 行" in message and "expect" in message
+
+
+def test_unknown_kind_names_its_line():
+    # 1.2.4's part: `- kind: rate` right above `value: dec_late_rate`
+    value_line = _line_of("value: dec_late_rate")
+    kind_line = value_line - 1
+    assert "kind: rate" in RUBRIC_LINES[kind_line - 1]
+    text = "".join(RUBRIC_LINES[:kind_line - 1] + [RUBRIC_LINES[kind_line - 1].replace("rate", "rates")]
+                   + RUBRIC_LINES[kind_line:])
+    message = _error(text)
+    assert f"第 {kind_line} 行" in message and "rates" in message
+
+
+def test_reference_to_an_undefined_switch_names_its_line():
+    line = _line_of("params: {points: {switch: A3}, inverse: true}")
+    message = _error(_replace_once("params: {points: {switch: A3}, inverse: true}",
+                                   "params: {points: {switch: A13}, inverse: true}"))
+    assert f"第 {line} 行" in message and "A13" in message
+
+
+def test_when_with_an_undefined_option_names_its_line():
+    line = _line_of("when: {A7: as_printed}")
+    message = _error(_replace_once("when: {A7: as_printed}", "when: {A7: as_printd}"))
+    assert f"第 {line} 行" in message
+
+
+def test_switch_default_not_among_options_names_its_line():
+    line = _line_of("    default: points_20")
+    message = _error(_replace_once("    default: points_20", "    default: points_25"))
+    assert f"第 {line} 行" in message
+
+
+def test_reference_to_an_undefined_data_key_names_the_line_it_is_written_on():
+    # the typo sits on 1.2.1's `value:` line; the message should point there (not 6 lines up at the rule's id)
+    line = _line_of("value: spotcheck_score")
+    message = _error(_replace_once("value: spotcheck_score", "value: spotcheck_scor"))
+    assert "spotcheck_scor" in message
+    assert f"第 {line} 行" in message, message
+
+
+def test_reference_to_an_undefined_data_key_inside_a_list_names_the_value_line():
+    message = _error(_replace_once("volume_m07, volume_m08", "volume_m07, volume_m8"))
+    assert "volume_m8" in message
+    value_line = _line_of("value: {each: [volume_m01")
+    # the `value:` line or the continuation line the typo is on
+    assert f"第 {value_line} 行" in message or f"第 {value_line + 1} 行" in message, message
+
+
+def test_unknown_key_in_params_is_an_error():
+    # PolicyEngine #8905 (STYLE.md): 'an unknown key must be an error'. A typo'd `otherwise` in 1.2.6 would
+    # silently make '数据量小于20，得4分' give 0.
+    line = _line_of("                  otherwise: 4")
+    message = _error(_replace_once("                  otherwise: 4", "                  otherwse: 4"))
+    assert f"第 {line} 行" in message and "otherwse" in message
+
+
+def test_unknown_key_in_a_tier_is_an_error():
+    # a typo'd `inclusive` would silently fall back to the default instead of what the file says
+    line = _line_of("{at: 200, points: 0, inclusive: true,")
+    message = _error(_replace_once("{at: 200, points: 0, inclusive: true,", "{at: 200, points: 0, inclusiv: true,"))
+    assert f"第 {line} 行" in message and "inclusiv" in message
+
+
+def test_unknown_applies_value_is_an_error():
+    # a typo in `applies: public_service` of rule 1.3 would make 1.3 apply to all six units silently
+    old = "            applies: public_service\n            text: 全年度"
+    line = _line_of("            applies: public_service")
+    message = _error(_replace_once(old, old.replace("public_service", "public_servce")))
+    assert f"第 {line} 行" in message and "public_servce" in message
+
+
+def test_field_naming_an_undefined_rule_is_an_error():
+    old = '{key: spotcheck_score, label: 2019-2020年度双公示抽查结果, type: number, unit: 分, rule: "1.2.1"}'
+    line = _line_of(old)
+    message = _error(_replace_once(old, old.replace('"1.2.1"', '"1.2.9"')))
+    assert f"第 {line} 行" in message and "1.2.9" in message
+
+
+def test_not_yaml_is_a_rubric_error():
+    with pytest.raises(RubricError):
+        parse_rubric("schema: [1,\n", "broken.yaml")
