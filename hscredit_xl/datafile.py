@@ -29,8 +29,14 @@ def read_rows(path: Path, rubric: Rubric) -> tuple[list[dict[str, str]], list[Pr
     name = str(path)
     try:
         data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return [], [Problem(ERROR, "", name, "数据文件", "", "文件不存在，请检查路径")]
+    except IsADirectoryError:
+        return [], [Problem(ERROR, "", name, "数据文件", "", "这是一个文件夹，应为 CSV 数据文件")]
+    except PermissionError:
+        return [], [Problem(ERROR, "", name, "数据文件", "", "没有读取该文件的权限")]
     except OSError as exc:
-        return [], [Problem(ERROR, "", name, "数据文件", "", f"无法读取文件：{exc.strerror or exc}")]
+        return [], [Problem(ERROR, "", name, "数据文件", "", f"无法读取文件（错误号 {exc.errno}）")]
     if len(data) > MAX_FILE_BYTES:
         return [], [Problem(ERROR, "", name, "数据文件", f"{len(data)} 字节",
                             f"文件过大，应不超过 {MAX_FILE_BYTES // 1024 // 1024} MB")]

@@ -141,7 +141,10 @@ class ValueParser:
         if isinstance(raw, str):
             text = unicodedata.normalize("NFKC", raw).strip()
             m = _PERCENT.match(text)
-            d = Decimal(m.group(1)) / 100 if m else self.number(text)
+            try:
+                d = Decimal(m.group(1)) / 100 if m else self.number(text)
+            except BadValue:
+                raise BadValue("应为 0%～100% 之间的比率，如 0.85 或 85%") from None
         else:
             d = self.number(raw)
         if 0 <= d <= 1:
@@ -191,6 +194,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     self_keys[SELF_PREFIX + "total"] = "total"
     self_max = {r.id: r.points for r in rubric.rules}
     self_max["total"] = Decimal(rubric.totals["full"])
+    public_service_rules = {r.id for r in rubric.rules if r.applies == "public_service"}
     adjustment_allowed = choices.get("A11", "reason_required") != "no_adjustment"
     units: list[UnitInput] = []
     problems: list[Problem] = []
@@ -241,6 +245,9 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
             if ValueParser._blank(raw):
                 continue
             label = f"自评得分 {rule_id}"
+            if rule_id in public_service_rules and not unit.public_service:
+                bad(key, label, raw, "该单位不参加 1.3 考核，此自评得分不计", "已忽略", WARNING)
+                continue
             top = self_max[rule_id]
             try:
                 score = parser.number(raw) if not ValueParser._common(raw) else _raise_common(raw)

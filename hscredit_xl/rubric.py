@@ -17,6 +17,18 @@ import yaml
 RUBRIC_PACKAGE = "hscredit_xl.rubrics"
 DEFAULT_RUBRIC = "huangshi-2020.yaml"
 KINDS = ("rank", "place", "tier", "rate", "count", "flag", "manual")
+# per kind: (required parameters, optional parameters) — any other key is a typo and an error
+KIND_PARAMS = {
+    "rank": (("top", "step"), ("floor", "lowest_first", "ties", "combine")),
+    "place": (("points",), ("lowest_first", "ties")),
+    "tier": (("tiers",), ("otherwise",)),
+    "rate": (("points",), ("inverse",)),
+    "count": (("per_item", "cap"), ()),
+    "flag": (("points",), ()),
+    "manual": (("min", "max"), ()),
+}
+TIER_KEYS = (("at", "points"), ("inclusive", "text"))
+APPLIES = ("", "public_service")  # a rule applies to every unit, or to the units assessed on 1.3
 FIELD_TYPES = ("text", "count", "number", "rate", "rates", "flag", "score")
 ROLES = ("base", "bonus", "deduction")
 
@@ -275,6 +287,10 @@ def _read_part(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch])
     for sid, option in when.items():
         if sid not in switches or option not in switches[sid].options:
             raise r.fail(m.key_lines["when"], f"规则 {rule_id} 的 when 引用了不存在的开关或选项「{sid}: {option}」")
+    required, optional = KIND_PARAMS[m["kind"]]
+    params = r.mapping(m["params"], f"规则 {rule_id} 的 params（{m['kind']}）", required, optional)
+    for tier in params.get("tiers") or ():
+        r.mapping(tier, f"规则 {rule_id} 的分档", *TIER_KEYS)
     _check_switch_refs(r, m["params"], switches, m.key_lines["params"])
     cases = []
     for c in m.get("cases") or ():
@@ -292,6 +308,14 @@ def _check_switch_refs(r: _Reader, node: Any, switches: dict[str, Switch], line:
     elif isinstance(node, list):
         for v in node:
             _check_switch_refs(r, v, switches, line)
+
+
+def _line_of(part_node: _Map, key: str) -> int:
+    """The line a data key is written on inside a part's value (for a precise error)."""
+    value = part_node.get("value")
+    if isinstance(value, _Map):
+        return value.line
+    return part_node.key_lines.get("value", part_node.line)
 
 
 def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
@@ -334,11 +358,14 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
             rules = []
             for rule_node in r.seq(dm, "rules"):
                 rm = r.mapping(rule_node, f"指标 {dm['id']} 的规则", ("id", "name", "points", "text", "parts"), ("applies",))
-                parts = tuple(_read_part(r, rm["id"], p, switches) for p in r.seq(rm, "parts"))
-                for p in parts:
+                if rm.get("applies", "") not in APPLIES:
+                    raise r.fail(rm.key_lines["applies"], f"规则 {rm['id']} 的 applies「{rm['applies']}」未知（允许：public_service）")
+                part_nodes = r.seq(rm, "parts")
+                parts = tuple(_read_part(r, rm["id"], p, switches) for p in part_nodes)
+                for node, p in zip(part_nodes, parts):
                     for key in p.keys():
                         if key not in keys:
-                            raise r.fail(rm.line, f"规则 {rm['id']} 引用了未定义的数据键「{key}」")
+                            raise r.fail(_line_of(node, key), f"规则 {rm['id']} 引用了未定义的数据键「{key}」")
                 rules.append(Rule(str(rm["id"]), rm["name"], _decimal(rm["points"]), _text(rm["text"]), parts,
                                   str(dm["id"]), str(im["number"]), role, _text(rm.get("applies"))))
             indicators.append(Indicator(str(dm["id"]), dm["name"], _decimal(dm["points"]), _text(dm["content"]),
@@ -349,6 +376,11 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
     ids = [rule.id for item in items for ind in item.indicators for rule in ind.rules]
     if len(ids) != len(set(ids)):
         raise RubricError(f"{path}：规则编号重复：{sorted({i for i in ids if ids.count(i) > 1})}")
+    for node, f in zip(r.seq(top, "fields"), fields):
+        if f.rule and f.rule not in ids:
+            raise r.fail(node.key_lines["rule"], f"字段 {f.key} 的 rule「{f.rule}」不是细则中的规则编号")
+        if f.applies not in APPLIES:
+            raise r.fail(node.key_lines["applies"], f"字段 {f.key} 的 applies「{f.applies}」未知（允许：public_service）")
     return Rubric(path, dict(document), units, tuple(fields), switches, weights, dict(totals), tuple(items))
 
 
