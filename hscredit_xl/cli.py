@@ -124,6 +124,37 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    from .export import export
+    from .office import OfficeMissing
+    from .scoring import InputProblems
+
+    try:
+        written = export(Path(args.workbook), Path(args.output) if args.output else None, pdf=args.pdf)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    except OfficeMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+    for path in written:
+        print(f"已导出：{path}")
+    return EXIT_OK
+
+
+def cmd_addin_build(args) -> int:
+    from .addin import build_addin
+
+    out = build_addin(Path(args.output) if args.output else None)
+    print(f"已生成加载项：{out}")
+    return EXIT_OK
+
+
+def cmd_addin_install(args) -> int:
+    from .addin import install_addin
+
+    return install_addin()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hscredit-xl", description="黄石市县（市）区社会信用体系建设工作考核评价：计分、模板、重算、导出。")
     parser.add_argument("--version", action="version", version=f"hscredit-xl {__version__}")
@@ -157,6 +188,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workbook", help="工作簿 .xlsx")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="报送版：只含数值的工作簿副本；加 --pdf 另出各考评表的 PDF（需 LibreOffice）")
+    p.add_argument("workbook", help="已重算的工作簿 .xlsx")
+    p.add_argument("-o", "--output", help="输出文件夹（默认与工作簿相同）")
+    p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 打印 A4 横向 PDF")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("addin", help="Excel 加载项（「信用考评」选项卡与 HS_ 函数）")
+    addin = p.add_subparsers(dest="addin_command", required=True, parser_class=_Parser)
+    q = addin.add_parser("build", help="生成加载项 hscredit_xl.xlam")
+    q.add_argument("-o", "--output", help="输出文件（默认 ./hscredit_xl.xlam）")
+    q.set_defaults(func=cmd_addin_build)
+    q = addin.add_parser("install", help="（Windows）安装加载项到 Excel 启动文件夹并写入 xlwings 配置")
+    q.set_defaults(func=cmd_addin_install)
     return parser
 
 
