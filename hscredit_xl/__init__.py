@@ -35,3 +35,28 @@ def validate() -> None:
         problems = exc.problems
     write_check_sheet(book, problems)
     book.activate_results()
+
+
+def export() -> None:
+    """导出报送版: save the calling workbook, then write the values-only copy (and, with LibreOffice, the PDF)
+    next to it, and tell the person where they are."""
+    from pathlib import Path
+
+    import xlwings as xw
+
+    from .export import export as export_files
+    from .office import OfficeMissing
+    from .scoring import InputProblems
+
+    book = xw.Book.caller()
+    book.save()
+    path = Path(book.fullname)
+    try:
+        try:
+            written = export_files(path, pdf=True)
+        except OfficeMissing:
+            written = export_files(path, pdf=False)
+    except InputProblems as exc:
+        book.app.alert("\n".join(p.message() for p in exc.problems[:20]), title="无法导出报送版")
+        return
+    book.app.alert("已导出：\n" + "\n".join(str(p) for p in written), title="导出报送版")
