@@ -364,3 +364,8 @@ def _rank_formula(col: str, row: int, first: int, last: int, ties: str) -> str:
 def formula_signature(choices: dict[str, str]) -> str:
     """What 计分's formulas were written for: recompute rewrites them when 设置 chooses otherwise."""
     return "公式依据的设置：" + "；".join(f"{sid}={option}" for sid, option in sorted(choices.items()))
+
+
+def difference_header(choices: dict[str, str]) -> str:
+    """汇总's 差值 header, which says which way round the difference is (decisions A10)."""
+    return "差值（自评－复核）" if choices.get("A10", "self_minus_review") == "self_minus_review" else "差值（复核－自评）"

@@ -1,0 +1,57 @@
+"""Write a file so that it is either the old one or the complete new one, never half of each.
+
+The new content goes to a temporary file in the target's own folder (same file system, so the final
+``os.replace`` is atomic), is flushed to disk, and only then replaces the target. On any exception -- an
+error while saving, a full disk, Ctrl-C -- the temporary file is removed and the target is untouched.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
+    """Yield a binary file to write; on a clean exit it replaces ``path``, on an exception it vanishes."""
+    target = Path(path)
+    folder = target.parent
+    mode = _mode_for(target)
+    tmp = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+    tmp_path = Path(tmp.name)
+    try:
+        with tmp:
+            yield tmp
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp_path, mode)  # NamedTemporaryFile is 0600; keep the mode a normal save would give
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def save_workbook_atomic(wb: Any, path: str | os.PathLike) -> Path:
+    """Save an openpyxl workbook to ``path`` atomically (see the module docstring); return the path.
+
+    A failure at any point leaves an existing file at ``path`` byte-for-byte as it was, and no temporary
+    file behind.
+    """
+    target = Path(path)
+    with atomic_output(target) as handle:
+        wb.save(handle)
+    return target
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits the file should end with: the existing file's, else what the umask allows."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
