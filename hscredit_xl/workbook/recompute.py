@@ -380,6 +380,7 @@ def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
         derived = lay.derived_formulas(r, choices)
         for key, c in lay.derived_columns.items():
             book.write_formulas(L.DATA, r, c, [[derived[key]]])
+    book.write(L.SUMMARY, L.HEADER_ROW, lay.summary_columns["difference"], [[L.difference_header(choices)]])
     book.write(L.SCORES, row, col, [[signature]])
 
 
