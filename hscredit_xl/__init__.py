@@ -16,16 +16,18 @@ def _caller_book():
 
 def main() -> None:
     """一键重算: validate, score and write the results into the calling workbook."""
+    from .workbook.layout import CHECK, SUMMARY
     from .workbook.recompute import recompute
 
     book = _caller_book()
-    recompute(book, write_problems_on_error=True)
-    book.activate_results()
+    outcome = recompute(book, write_problems_on_error=True)
+    book.activate(SUMMARY if outcome.ok else CHECK)
 
 
 def validate() -> None:
     """校验数据: check the inputs and list every problem in 校验结果, without scoring."""
     from .scoring import InputProblems
+    from .workbook.layout import CHECK
     from .workbook.recompute import read_inputs, score_inputs, write_check_sheet
 
     book = _caller_book()
@@ -34,7 +36,7 @@ def validate() -> None:
     except InputProblems as exc:
         problems = exc.problems
     write_check_sheet(book, problems)
-    book.activate_results()
+    book.activate(CHECK)
 
 
 def export() -> None:

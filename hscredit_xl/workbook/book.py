@@ -58,6 +58,19 @@ class Book(ABC):
         """The last computed value of a formula cell (only openpyxl needs this)."""
         return self.read(sheet).get(row, col)
 
+    # What a person can do to a sheet without typing a value. Only the file side reports these; in Excel the
+    # button works on the live workbook, whose protected sheets keep the structure.
+    def hidden_rows(self, sheet: str) -> set[int]:
+        """Rows hidden (by hand, by a filter or a collapsed outline)."""
+        return set()
+
+    def hidden_columns(self, sheet: str) -> set[int]:
+        return set()
+
+    def merged_ranges(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged ranges as (min_row, min_col, max_row, max_col)."""
+        return []
+
     @abstractmethod
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[object]]) -> None:
         """Values; text starting with = + - @ stays text."""
@@ -76,27 +89,35 @@ class Book(ABC):
 class OpenpyxlBook(Book):
     """A workbook file read and written with openpyxl; `save` replaces the target atomically."""
 
-    def __init__(self, path: Path, workbook=None):
+    def __init__(self, path: Path, workbook=None, values=None):
+        """`workbook` as loaded (formulas as formulas); `values` the same file loaded with data_only=True (the
+        cached values), loaded on first need when not given. Files from outside come through
+        safety.open_untrusted for both."""
         import openpyxl
 
         self.path = Path(path)
         self.wb = workbook if workbook is not None else openpyxl.load_workbook(self.path, keep_vba=False)
-        self._cached = None
+        self._cached = values
 
     @property
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheetnames)
 
     def read(self, sheet: str) -> Grid:
-        from openpyxl.worksheet.formula import ArrayFormula
+        """Values; a formula cell reads as a Formula marker. Text that merely starts with '=' (a text cell) stays
+        text: what decides is the cell's type, not its first character."""
+        from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
         rows = []
-        for row in self.wb[sheet].iter_rows(values_only=True):
+        for row in self.wb[sheet].iter_rows():
             values = []
-            for v in row:
+            for c in row:
+                v = c.value
                 if isinstance(v, ArrayFormula):
                     values.append(Formula(v.text or ""))
-                elif isinstance(v, str) and v.startswith("=") and len(v) > 1:
+                elif isinstance(v, DataTableFormula):
+                    values.append(Formula(str(v)))
+                elif c.data_type == "f" and isinstance(v, str):
                     values.append(Formula(v))
                 else:
                     values.append(v)
@@ -104,14 +125,33 @@ class OpenpyxlBook(Book):
         return Grid(rows)
 
     def cached_value(self, sheet: str, row: int, col: int) -> object:
-        import openpyxl
-
+        """The value Excel last computed for a formula cell, as saved in the file; None when there is none (a
+        file written by openpyxl, or a book not saved yet)."""
         if self._cached is None:
-            self._cached = openpyxl.load_workbook(self.path, data_only=True, read_only=True)
-        ws = self._cached[sheet]
-        for r in ws.iter_rows(min_row=row, max_row=row, min_col=col, max_col=col, values_only=True):
-            return r[0]
-        return None
+            if not self.path.is_file():
+                return None
+            from .safety import open_untrusted
+
+            self._cached = open_untrusted(self.path, data_only=True)
+        if sheet not in self._cached.sheetnames:
+            return None
+        return self._cached[sheet].cell(row=row, column=col).value
+
+    def hidden_rows(self, sheet: str) -> set[int]:
+        return {r for r, dim in self.wb[sheet].row_dimensions.items() if dim.hidden}
+
+    def hidden_columns(self, sheet: str) -> set[int]:
+        from openpyxl.utils import column_index_from_string
+
+        out: set[int] = set()
+        for letter, dim in self.wb[sheet].column_dimensions.items():
+            if dim.hidden:
+                first = dim.min or column_index_from_string(letter)
+                out.update(range(first, (dim.max or first) + 1))
+        return out
+
+    def merged_ranges(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        return [(r.min_row, r.min_col, r.max_row, r.max_col) for r in self.wb[sheet].merged_cells.ranges]
 
     def _cell_style_safe_set(self, ws, row: int, col: int, value: object, as_formula: bool) -> None:
         cell = ws.cell(row=row, column=col)
@@ -206,13 +246,9 @@ class ExcelBook(Book):
             sht.range(ref).formula_array = formula
         self._grids.pop(sheet, None)
 
-    def activate_results(self) -> None:
-        """Show the person the list of problems (or the summary) after a button press."""
-        from .layout import CHECK, SUMMARY
-
-        grid = self.read(CHECK)
-        target = CHECK if isinstance(grid.get(2, 1), str) and grid.get(2, 1).startswith("发现") else SUMMARY
-        self.book.sheets[target].activate()
+    def activate(self, sheet: str) -> None:
+        """Show the person a sheet after a button press (the list of problems, or the summary)."""
+        self.book.sheets[sheet].activate()
 
     def formula_at(self, sheet: str, row: int, col: int) -> str | None:
         f = self.book.sheets[sheet].range((row, col)).formula
