@@ -352,7 +352,7 @@ def test_score_sheet_array_formulas_cover_exactly_the_unit_rows(wb):
     for i, unit in enumerate(UNITS):
         row = LAY.unit_row(i)
         assert ws.cell(row, 1).value == unit
-        assert ws.cell(row, LAY.score_columns["applicable_max"]).value == LAY.applicable_max_formula(row)
+        assert ws.cell(row, LAY.score_columns["applicable_max"]).value == LAY.applicable_max_formula(row, RUBRIC.default_choices)
         assert ws.cell(row, LAY.score_columns["live_total"]).value == LAY.live_total_formula(row, CHOICES)
 
 
@@ -496,7 +496,10 @@ def test_summary_formulas_headers_chart_and_formatting(wb):
         f"AND(ISNUMBER({diff}{L.FIRST_ROW}),{diff}{L.FIRST_ROW}>0)",
         f"AND(ISNUMBER({diff}{L.FIRST_ROW}),{diff}{L.FIRST_ROW}<0)"])
     assert ws.freeze_panes == "B5"
-    assert (ws.page_setup.orientation, ws.page_setup.fitToWidth) == ("landscape", 1)
+    # two pages wide, unit names repeated, a break after 基础分: readable instead of 30-odd columns at ~40 %
+    assert (ws.page_setup.orientation, ws.page_setup.fitToWidth) == ("landscape", 2)
+    assert ws.print_title_cols == "$A:$A"
+    assert [b.id for b in ws.col_breaks.brk] == [LAY.summary_columns["base"]]
 
 
 def test_check_sheet(wb):

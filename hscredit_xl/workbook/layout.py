@@ -274,7 +274,10 @@ class Layout:
                 expr = f"ROUND({expr},2)"
             # a unit whose data is not typed yet shows a blank score, not an error
             blank = "+".join(f"({v}=\"\")" for v in dict.fromkeys(values) if not v.startswith("(("))
-            out[rule.id] = f'=IF({blank},"",{expr})' if blank else f"={expr}"
+            formula = f'IF({blank},"",{expr})' if blank else expr
+            if rule.applies == "public_service" and choices["A5"] == "full_marks":
+                formula = f'IF({self.column_range(SETTINGS, 2)}<>"是",{_num(rule.points)},{formula})'
+            out[rule.id] = "=" + formula
         return out
 
     def live_total_formula(self, row: int, choices: dict[str, str]) -> str:
@@ -292,14 +295,15 @@ class Layout:
             scaled = base
         return f"=HS_TOTAL({scaled},{bonus},{deduction},{_num(self.rubric.totals['cap'])})"
 
-    def applicable_max_formula(self, row: int) -> str:
+    def applicable_max_formula(self, row: int, choices: dict[str, str]) -> str:
         """计分's applicable maximum: the rules that apply to the unit (decisions A5)."""
         total = sum((r.points for r in self.rubric.base_rules), Decimal(0))
         minus = ""
-        for rule in self.rubric.base_rules:
-            if rule.applies == "public_service":
-                flag = f"'{SETTINGS}'!$B${self.unit_row(row - FIRST_ROW)}"
-                minus += f"-IF({flag}=\"是\",0,{_num(rule.points)})"
+        if choices["A5"] != "full_marks":  # with full marks every unit is scored out of the full 100
+            for rule in self.rubric.base_rules:
+                if rule.applies == "public_service":
+                    flag = f"'{SETTINGS}'!$B${self.unit_row(row - FIRST_ROW)}"
+                    minus += f"-IF({flag}=\"是\",0,{_num(rule.points)})"
         return f"={_num(total)}{minus}"
 
     def _part_formula(self, part, switches: Switches, value: str) -> str:

@@ -30,6 +30,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Pr
 from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import __version__
@@ -478,7 +479,7 @@ class _Builder:
             ws.column_dimensions[letter].width = 13
         for i in range(len(lay.units)):
             row = lay.unit_row(i)
-            _formula(ws, row, lay.score_columns["applicable_max"], lay.applicable_max_formula(row), "0.##")
+            _formula(ws, row, lay.score_columns["applicable_max"], lay.applicable_max_formula(row, self.choices), "0.##")
             _formula(ws, row, lay.score_columns["live_total"], lay.live_total_formula(row, self.choices), "0.00")
         ws.column_dimensions[col_letter(lay.score_columns["applicable_max"])].width = 10
         ws.column_dimensions[col_letter(lay.score_columns["live_total"])].width = 12
@@ -494,7 +495,7 @@ class _Builder:
         F = L.FORM_COLUMNS
         last_col = max(F.values())
         ws.sheet_properties.tabColor = "5B9BD5"
-        widths = {"number": 5, "item": 13, "indicator": 15, "points": 7, "content": 24, "scoring": 56,
+        widths = {"number": 5, "item": 13, "indicator": 15, "points": 7, "content": 34, "scoring": 46,
                   "method": 20, "self": 9, "review": 9}
         for key, width in widths.items():
             ws.column_dimensions[col_letter(F[key])].width = width
@@ -604,7 +605,7 @@ class _Builder:
         _header(ws, L.HEADER_ROW, 1, "单位")
         for key, col in lay.summary_columns.items():
             _header(ws, L.HEADER_ROW, col, headers[key])
-            ws.column_dimensions[col_letter(col)].width = 24 if key == "adjustment_reason" else 9.5
+            ws.column_dimensions[col_letter(col)].width = 40 if key == "adjustment_reason" else 9.5
         rule_cols = [lay.summary_columns[r.id] for r in rubric.base_rules]
         group = _put(ws, L.HEADER_ROW - 1, min(rule_cols), "各条复核得分", bold=True, border=_BORDER,
                      align=_WRAP_CENTER)
@@ -612,6 +613,7 @@ class _Builder:
         ws.merge_cells(start_row=L.HEADER_ROW - 1, start_column=min(rule_cols), end_row=L.HEADER_ROW - 1,
                        end_column=max(rule_cols))
         formats = {"rank": "0", "final_rank": "0", "adjustment_reason": "@"}
+        reason_col = lay.summary_columns["adjustment_reason"]
         for i, unit in enumerate(lay.units):
             row = lay.unit_row(i)
             _put(ws, row, 1, unit, bold=True, border=_BORDER)
@@ -623,6 +625,7 @@ class _Builder:
                     _formula(ws, row, col, formulas[key], fmt)
                 else:  # recompute writes the value
                     _computed(ws, row, col, fmt)
+            ws.cell(row, reason_col).alignment = _WRAP_LEFT
         first, last = L.FIRST_ROW, lay.last_row
         diff = col_letter(lay.summary_columns["difference"])
         target = f"{diff}{first}:{diff}{last}"
@@ -658,10 +661,17 @@ class _Builder:
                                          showLegendKey=False, showPercent=False)
         chart.dataLabels.numFmt = "0.00"
         chart.width, chart.height = 18, 9
-        ws.add_chart(chart, f"A{last + 3}")
+        ws.add_chart(chart, f"B{last + 3}")  # not in column A, which repeats on every printed page
 
         ws.freeze_panes = f"B{L.FIRST_ROW}"
-        _landscape(ws)
+        _landscape(ws, fit_width=False)
+        # one page wide would print 30-odd columns at ~40 %: two pages wide, the unit names repeated,
+        # the break after 基础分 (rule scores on the first page, totals and ranks on the second)
+        ws.page_setup.fitToWidth = 2
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_cols = "A:A"
+        ws.col_breaks.append(Break(id=lay.summary_columns["base"]))
         _protect(ws)
 
     def _summary_headers(self) -> dict[str, str]:
@@ -846,6 +856,7 @@ def _landscape(ws: Worksheet, fit_width: bool = True) -> None:
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
+    ws.page_margins.header = ws.page_margins.footer = 0.25  # leave the footer room below the body
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
     ws.oddFooter.center.size = 9
 
