@@ -100,7 +100,7 @@ def cmd_recompute(args) -> int:
 def cmd_report(args) -> int:
     from .report import ranking_table, to_json
     from .scoring import InputProblems
-    from .workbook.recompute import read_inputs, score_inputs
+    from .workbook.recompute import read_inputs, score_inputs, stamp_report
 
     try:
         book = _open_book(args.workbook)
@@ -109,7 +109,24 @@ def cmd_report(args) -> int:
     except InputProblems as exc:
         return _fail_input(exc.problems)
     _print_problems(result.problems)
-    print(to_json(result, {"inputs_sha256": inputs.digest}) if args.json else ranking_table(result))
+    print(to_json(result, stamp_report(book, inputs)) if args.json else ranking_table(result))
+    return EXIT_OK
+
+
+def cmd_merge(args) -> int:
+    from .scoring import InputProblems
+    from .workbook.merge import merge_files
+
+    try:
+        out, outcome = merge_files(Path(args.master), [Path(p) for p in args.unit_files],
+                                   Path(args.output) if args.output else None)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    _print_problems(outcome.problems)
+    for uf in outcome.merged:
+        unit = uf.data.name
+        print(f"已合并：{unit}（{uf.path.name}）")
+    print(f"已写入：{out}（请重算后复核）")
     return EXIT_OK
 
 
@@ -188,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workbook", help="工作簿 .xlsx")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("merge", help="把各单位报送的工作簿（自评数据、瞒报率明细、自评得分）合并进主工作簿")
+    p.add_argument("master", help="主工作簿 .xlsx（市里的模板）")
+    p.add_argument("unit_files", nargs="+", metavar="UNIT_FILE", help="单位报送的工作簿 .xlsx，每个单位一个")
+    p.add_argument("-o", "--output", help="另存为（默认覆盖主工作簿）")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("export", help="报送版：只含数值的工作簿副本；加 --pdf 另出各考评表的 PDF（需 LibreOffice）")
     p.add_argument("workbook", help="已重算的工作簿 .xlsx")

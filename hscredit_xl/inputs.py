@@ -26,6 +26,8 @@ MAX_NUMBER = Decimal(10) ** 12
 OPTIONAL_KEYS = ("adjustment", "adjustment_reason")
 SELF_PREFIX = "self_"
 _PERCENT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*[%％]$")
+# a thousands separator only where it belongs: 1,234 and 12,345,678.5 — never 0,85 or 1,2,3
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,20 @@ class Problem:
     def as_dict(self) -> dict:
         return {"level": self.level, "unit": self.unit, "field": self.field, "label": self.label,
                 "value": self.value, "expected": self.expected, "hint": self.hint, "message": self.message()}
+
+
+@dataclass(frozen=True)
+class UncomputedFormula:
+    """An input cell that holds a formula with no saved result (a file never calculated by Excel).
+
+    Formulas in input cells are never evaluated here: with a saved result that result is used (with a
+    warning); without one the cell can not be read, and says so.
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass
@@ -101,6 +117,9 @@ class ValueParser:
 
     @staticmethod
     def _common(raw: object) -> tuple[str, str] | None:
+        if isinstance(raw, UncomputedFormula):
+            return ("单元格是公式，但文件中没有保存它的计算结果（公式不会被计算）",
+                    "请直接填写数值；或在 Excel 中打开、计算并保存后再试")
         if isinstance(raw, str) and raw.strip().upper() in EXCEL_ERRORS:
             return "单元格是 Excel 错误值，应填写数值", "请检查该单元格的公式或改为直接填写数值"
         if isinstance(raw, (dt.date, dt.time, dt.timedelta)):
@@ -115,7 +134,15 @@ class ValueParser:
                 raise BadValue("应为有限数值")
             d = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
         else:
-            text = unicodedata.normalize("NFKC", str(raw)).strip().replace(",", "")
+            text = unicodedata.normalize("NFKC", str(raw)).strip()
+            if "_" in text:  # Decimal would read 1_0 as 10: a guess, not what anybody types
+                raise BadValue("应为数值")
+            if text.startswith("="):
+                raise BadValue("应为数值（这里的公式不会被计算，请填写计算结果）")
+            if "," in text:
+                if not _THOUSANDS.match(text):
+                    raise BadValue("应为数值（逗号只能作千位分隔符，如 1,234；小数点请用“.”）")
+                text = text.replace(",", "")
             try:
                 d = Decimal(text)
             except InvalidOperation:
@@ -216,6 +243,12 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
         seen.setdefault(normalized, index)
         assessed = public_service.get(normalized)
         unit = UnitInput(name)
+        if (name and any(f.key in row for f in fields)
+                and all(ValueParser._blank(row.get(key)) for key in row if key != "unit")):
+            # a unit listed without any data: one problem, not one per empty cell
+            bad("unit", "单位名称", raw_name, "该单位的数据全部为空（缺少该单位的数据）",
+                "请填写该单位的全部数据，或从名单中删去该单位")
+            continue
 
         for f in fields:
             raw = row.get(f.key)
@@ -239,6 +272,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
             except BadValue as exc:
                 bad(f.key, f.label, raw, exc.expected, exc.hint)
         unit.public_service = bool(assessed)
+        _check_rectified(rubric, unit, row, bad)
 
         for key, rule_id in self_keys.items():
             raw = row.get(key)
@@ -259,6 +293,9 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                 unit.self_scores[rule_id] = score
 
         raw_adj, reason = row.get("adjustment"), row.get("adjustment_reason")
+        if isinstance(reason, UncomputedFormula):
+            bad("adjustment_reason", "调整理由", reason, *ValueParser._common(reason))
+            reason = None
         unit.adjustment_reason = "" if reason is None else str(reason).strip()
         if not ValueParser._blank(raw_adj):
             try:
@@ -276,6 +313,15 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                     unit.adjustment = adjustment
         units.append(unit)
     return units, problems
+
+
+def _check_rectified(rubric: Rubric, unit: UnitInput, row: Mapping[str, object], bad) -> None:
+    """Odd but allowed: more rectified than returned counts as ≥ 100 % (decisions A4); said, not hidden."""
+    returned, rectified = unit.values.get("returned_issues"), unit.values.get("rectified_issues")
+    if isinstance(returned, int) and isinstance(rectified, int) and rectified > returned:
+        label = next((f.label for f in rubric.fields if f.key == "rectified_issues"), "已整改条数")
+        bad("rectified_issues", label, row.get("rectified_issues"),
+            f"已整改条数大于返还问题条数（{returned}），整改比率按 ≥100% 计（A4）", "请核对这两个数", WARNING)
 
 
 def _raise_common(raw: object):

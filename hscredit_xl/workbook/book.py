@@ -6,6 +6,7 @@ milliseconds). Text that starts with = + - @ is always written as text, never as
 """
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,26 @@ class Grid:
     @property
     def max_row(self) -> int:
         return len(self.rows)
+
+
+class SparseGrid(Grid):
+    """A Grid over the cells a sheet really has: a sheet with one cell at XFD1048576 costs one entry."""
+
+    def __init__(self, cells: dict[tuple[int, int], object], max_row: int):
+        self._cells = cells
+        self._max_row = max_row
+
+    def get(self, row: int, col: int) -> object:
+        return self._cells.get((row, col))
+
+    @property
+    def max_row(self) -> int:
+        return self._max_row
+
+    @property
+    def rows(self) -> list[list[object]]:
+        width = max((c for _, c in self._cells), default=0)
+        return [[self._cells.get((r, c)) for c in range(1, width + 1)] for r in range(1, self._max_row + 1)]
 
 
 class Book(ABC):
@@ -98,6 +119,7 @@ class OpenpyxlBook(Book):
         self.path = Path(path)
         self.wb = workbook if workbook is not None else openpyxl.load_workbook(self.path, keep_vba=False)
         self._cached = values
+        self._kept: dict[tuple[str, int, int], object] = {}  # formula results read, to be saved again
 
     @property
     def sheet_names(self) -> list[str]:
@@ -108,21 +130,24 @@ class OpenpyxlBook(Book):
         text: what decides is the cell's type, not its first character."""
         from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-        rows = []
-        for row in self.wb[sheet].iter_rows():
-            values = []
-            for c in row:
-                v = c.value
-                if isinstance(v, ArrayFormula):
-                    values.append(Formula(v.text or ""))
-                elif isinstance(v, DataTableFormula):
-                    values.append(Formula(str(v)))
-                elif c.data_type == "f" and isinstance(v, str):
-                    values.append(Formula(v))
-                else:
-                    values.append(v)
-            rows.append(values)
-        return Grid(rows)
+        ws = self.wb[sheet]
+        cells: dict[tuple[int, int], object] = {}
+        max_row = 0
+        # the sheet's own cell store (openpyxl keeps it sparse); iter_rows would create every cell of the
+        # used range, which a hostile file can make as large as a whole sheet
+        for (r, c), cell_ in ws._cells.items():
+            max_row = max(max_row, r)
+            v = cell_.value
+            if v is None:
+                continue
+            if isinstance(v, ArrayFormula):
+                v = Formula(v.text or "")
+            elif isinstance(v, DataTableFormula):
+                v = Formula(str(v))
+            elif cell_.data_type == "f" and isinstance(v, str):
+                v = Formula(v)
+            cells[(r, c)] = v
+        return SparseGrid(cells, max_row)
 
     def cached_value(self, sheet: str, row: int, col: int) -> object:
         """The value Excel last computed for a formula cell, as saved in the file; None when there is none (a
@@ -135,7 +160,10 @@ class OpenpyxlBook(Book):
             self._cached = open_untrusted(self.path, data_only=True)
         if sheet not in self._cached.sheetnames:
             return None
-        return self._cached[sheet].cell(row=row, column=col).value
+        value = self._cached[sheet].cell(row=row, column=col).value
+        if value is not None:
+            self._kept[(sheet, row, col)] = value
+        return value
 
     def hidden_rows(self, sheet: str) -> set[int]:
         return {r for r, dim in self.wb[sheet].row_dimensions.items() if dim.hidden}
@@ -194,9 +222,22 @@ class OpenpyxlBook(Book):
         return None
 
     def save(self, target: Path | None = None) -> Path:
-        from .atomic import save_workbook_atomic
+        """Save atomically. openpyxl writes formulas without their results; the results of the formulas
+        somebody typed into input cells (read through cached_value) are put back into the file, so the next
+        reader (recompute, export) finds the value that was scored, as Excel would have saved it."""
+        import io
 
-        return save_workbook_atomic(self.wb, Path(target or self.path))
+        from .atomic import atomic_output, save_workbook_atomic
+
+        target = Path(target or self.path)
+        if not self._kept:
+            return save_workbook_atomic(self.wb, target)
+        buffer = io.BytesIO()
+        self.wb.save(buffer)
+        data = with_cached_values(buffer.getvalue(), self._kept)
+        with atomic_output(target) as handle:
+            handle.write(data)
+        return target
 
 
 class ExcelBook(Book):
@@ -276,3 +317,78 @@ class _Unprotected:
 
 def column_letter(col: int) -> str:
     return get_column_letter(col)
+
+
+_TYPE_ATTR = re.compile(r'\s+t="[^"]*"')
+
+
+def _sheet_parts(archive) -> dict[str, str]:
+    """Sheet name -> its zip member, from xl/workbook.xml and its relationships."""
+    from xml.sax.saxutils import unescape
+
+    book = archive.read("xl/workbook.xml").decode("utf-8")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    targets = {}
+    for m in re.finditer(r"<Relationship\b[^>]*>", rels):
+        rid, target = re.search(r'\bId="([^"]+)"', m.group(0)), re.search(r'\bTarget="([^"]+)"', m.group(0))
+        if rid and target:
+            t = target.group(1)
+            targets[rid.group(1)] = t.lstrip("/") if t.startswith("/") else "xl/" + t
+    parts = {}
+    for m in re.finditer(r"<sheet\b[^>]*>", book):
+        name, rid = re.search(r'\bname="([^"]*)"', m.group(0)), re.search(r'\br:id="([^"]+)"', m.group(0))
+        if name and rid and rid.group(1) in targets:
+            parts[unescape(name.group(1), {"&quot;": '"', "&apos;": "'"})] = targets[rid.group(1)]
+    return parts
+
+
+def _value_xml(value: object) -> tuple[str, str] | None:
+    """(type attribute, <v> text) of a cached value; None for what a cell can not hold as a result."""
+    import math
+    from xml.sax.saxutils import escape
+
+    if isinstance(value, bool):
+        return "b", "1" if value else "0"
+    if isinstance(value, int):
+        return "n", str(value)
+    if isinstance(value, float):
+        return ("n", repr(value)) if math.isfinite(value) else None
+    if isinstance(value, str):
+        from ..inputs import EXCEL_ERRORS
+
+        return ("e", value) if value in EXCEL_ERRORS else ("str", escape(value))
+    return None
+
+
+def with_cached_values(data: bytes, values: dict[tuple[str, int, int], object]) -> bytes:
+    """An xlsx (bytes, as openpyxl wrote it) with the given formula cells' results written back."""
+    import io
+    import zipfile
+
+    by_part: dict[str, list[tuple[str, tuple[str, str]]]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = _sheet_parts(archive)
+        for (sheet, row, col), value in values.items():
+            xml = _value_xml(value)
+            if sheet in parts and xml:
+                by_part.setdefault(parts[sheet], []).append((f"{get_column_letter(col)}{row}", xml))
+        if not by_part:
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+            for info in archive.infolist():
+                member = archive.read(info.filename)
+                if info.filename in by_part:
+                    text = member.decode("utf-8")
+                    for coord, (t, v) in by_part[info.filename]:
+                        pattern = re.compile(rf'<c r="{coord}"([^>]*?)>(<f\b[^>]*?(?:/>|>.*?</f>))(?:<v\s*/>|<v>.*?</v>)?</c>',
+                                             re.S)
+
+                        def put(m, coord=coord, t=t, v=v):
+                            attrs = _TYPE_ATTR.sub("", m.group(1))
+                            return f'<c r="{coord}"{attrs} t="{t}">{m.group(2)}<v>{v}</v></c>'
+
+                        text = pattern.sub(put, text, count=1)
+                    member = text.encode("utf-8")
+                new.writestr(info, member)
+    return out.getvalue()

@@ -70,23 +70,40 @@ def _write_unit(book: Book, lay: L.Layout, i: int, unit: UnitInput) -> None:
 
 def _write_concealment(book: Book, lay: L.Layout, targets: dict[int, UnitInput]) -> None:
     """Replace the detail rows of the units in the data file; keep every other unit's rows as they are."""
+    write_concealment(book, lay, {i: [(f"被抽查部门{k}", rate) for k, rate in
+                                      enumerate(unit.values["concealment_rates"], start=1)]
+                                  for i, unit in targets.items()})
+
+
+def write_concealment(book: Book, lay: L.Layout, targets: dict[int, list[tuple[object, Decimal]]]) -> None:
+    """瞒报率明细: the rows of the units in `targets` (unit index -> [(department, rate)]) are replaced.
+
+    Every other unit's rows stay where they are, untouched (never a cell somebody else typed). The old rows
+    of the replaced units are cleared, and the new ones go to the first free rows of the input area, in unit
+    order. Raises InputProblems (nothing written) when the input area is too small.
+    """
     grid = book.read(L.CONCEALMENT)
     replaced = {normalize_unit_name(lay.units[i]) for i in targets}
-    kept = []
-    for row in range(L.FIRST_ROW, grid.max_row + 1):
+    last = lay.concealment_last_row
+    cleared, free = [], []
+    for row in range(L.FIRST_ROW, max(last, grid.max_row) + 1):
         values = [grid.get(row, c) for c in (1, 2, 3)]
-        if all(v in (None, "") for v in values):
-            continue
-        if normalize_unit_name(str(values[0] or "")) not in replaced:
-            kept.append(values)
-    new = [[lay.units[i], f"被抽查部门{k}", float(rate)]
-           for i, unit in sorted(targets.items()) for k, rate in enumerate(unit.values["concealment_rates"], start=1)]
-    block = kept + new
-    capacity = lay.concealment_last_row - L.FIRST_ROW + 1
-    if len(block) > capacity:
-        raise InputProblems([Problem(ERROR, "", L.CONCEALMENT, "瞒报率明细", f"{len(block)} 行",
-                                     f"超出模板的 {capacity} 行输入区", "请减少部门数，或重新生成更大的模板")])
-    old_rows = max(0, grid.max_row - L.FIRST_ROW + 1)
-    block += [[None, None, None] for _ in range(max(0, old_rows - len(block)))]
-    if block:
-        book.write(L.CONCEALMENT, L.FIRST_ROW, 1, block)
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            if row <= last:
+                free.append(row)
+        elif isinstance(values[0], str) and normalize_unit_name(values[0]) in replaced:
+            cleared.append(row)
+            if row <= last:
+                free.append(row)
+    free.sort()
+    new = [[lay.units[i], department, float(rate)]
+           for i in sorted(targets) for department, rate in targets[i]]
+    if len(new) > len(free):
+        capacity = last - L.FIRST_ROW + 1
+        raise InputProblems([Problem(ERROR, "", L.CONCEALMENT, "瞒报率明细", f"{len(new)} 行",
+                                     f"模板的 {capacity} 行输入区只剩 {len(free)} 行可用",
+                                     "请减少部门数，或重新生成更大的模板")])
+    for row in cleared:
+        book.write(L.CONCEALMENT, row, 1, [[None, None, None]])
+    for row, values in zip(free, new):
+        book.write(L.CONCEALMENT, row, 1, [values])

@@ -2,18 +2,34 @@
 
 The same function serves the ribbon button (an ExcelBook over xw.Book.caller()) and the command line (an
 OpenpyxlBook saved atomically). It writes only output cells — never a cell a person typed.
+
+Reading a workbook is reading data, never running it. What people do to a template besides typing values,
+and what we make of it:
+
+* a formula in an input cell: its result as last saved by Excel is used, with a warning that says so (the
+  formula itself is never evaluated here); a formula without a saved result is an error;
+* text that starts with '=' in a text cell stays text (the cell's type decides, not its first character);
+* a hidden row or column with input data: a warning, and the data is scored as if visible. Hiding is a
+  matter of view; silently dropping a hidden unit, or refusing the whole book for it, would both surprise.
+  The warning makes sure nobody prints or signs a result without having seen every scored cell;
+* merged cells over input cells: an error (the structure was changed; a merged range shows one value where
+  several were typed);
+* rows with data below the unit rows, a column inserted, moved or deleted, a renamed or deleted sheet, two
+  units of the same name: errors.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .. import __version__
 from ..engine import Result, Switches
-from ..inputs import ERROR, WARNING, BadValue, Problem, ValueParser, normalize_unit_name, shown
+from ..inputs import (ERROR, WARNING, BadValue, Problem, UncomputedFormula, ValueParser, normalize_unit_name,
+                      shown)
 from ..kinds import round_half_up
 from ..rubric import Rubric, load_rubric
 from ..scoring import InputProblems, score_rows
@@ -23,6 +39,18 @@ from .layout import Layout, cell, form_sheet_name
 
 FORM_HEADERS = ("序号", "考评项目", "考评指标", "分值", "考评内容", "评分办法", "考评方式", "自评得分", "复核得分")
 STAMP_PREFIX = "复核时间："
+_STAMP = re.compile(r"^复核时间：(?P<time>[^；]*)；工具 hscredit-xl (?P<tool>[^；]*)；细则 (?P<document>.*?)（版本 "
+                    r"(?P<rubric>[^）]*)）；输入数据 SHA-256：(?P<digest>[0-9a-f]{64})$")
+
+
+@dataclass(frozen=True)
+class ConcealmentRow:
+    """One row of 瞒报率明细 as read: the unit it belongs to (index in the layout), the department, the rate."""
+
+    row: int
+    unit: int
+    department: object
+    rate: Decimal
 
 
 @dataclass
@@ -38,6 +66,10 @@ class Inputs:
     locations: dict[tuple[int, str], str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     digest: str = ""
+    concealment: list[ConcealmentRow] = field(default_factory=list)  # the rows read without error
+    concealment_first: dict[int, int] = field(default_factory=dict)  # unit index -> its first 瞒报率明细 row
+    blocked: bool = False  # the data sheet could not be read at all (its columns changed)
+    skipped: set[str] = field(default_factory=set)  # units whose 数据录入 row could not be read
 
     def locate(self, index: int, key: str) -> str:
         return self.locations.get((index, key), key)
@@ -45,18 +77,37 @@ class Inputs:
     def error(self, unit: str, where: str, label: str, value: object, expected: str, hint: str = "") -> None:
         self.problems.append(Problem(ERROR, unit, where, label, shown(value), expected, hint))
 
+    def warn(self, unit: str, where: str, label: str, value: object, expected: str, hint: str = "") -> None:
+        self.problems.append(Problem(WARNING, unit, where, label, shown(value), expected, hint))
+
 
 def _at(sheet: str, row: int, col: int) -> str:
     return f"{sheet}!{cell(row, col)}"
 
 
-def _value(book: Book, grid: Grid, sheet: str, row: int, col: int) -> object:
+def _value(book: Book, grid: Grid, sheet: str, row: int, col: int, inp: Inputs | None = None, unit: str = "",
+           label: str = "") -> object:
+    """An input cell's value. A formula gives its saved result (with a warning in inp), or an
+    UncomputedFormula when the file holds none; blank text reads as None."""
     v = grid.get(row, col)
-    if isinstance(v, Formula):  # a formula typed into an input cell: use what it last computed
-        return book.cached_value(sheet, row, col)
+    if isinstance(v, Formula):  # a formula typed into an input cell: use what it last computed, never run it
+        cached = book.cached_value(sheet, row, col)
+        text = v.text if v.text.startswith("=") else "=" + v.text
+        if cached is None or (isinstance(cached, str) and cached.strip() == ""):
+            return UncomputedFormula(text)
+        if inp is not None:
+            inp.warn(unit, _at(sheet, row, col), label or "输入单元格", text,
+                     f"单元格是公式，按文件中保存的计算结果「{shown(cached)}」读取（公式不会被重新计算）",
+                     "建议直接填写数值")
+        v = cached
     if isinstance(v, str) and v.strip() == "":
         return None
     return v
+
+
+def _common_error(raw: object) -> BadValue | None:
+    found = ValueParser._common(raw)
+    return BadValue(*found) if found else None
 
 
 def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
@@ -89,15 +140,21 @@ def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
     _read_switches_and_weights(book, inp)
     for unit in units:
         if form_sheet_name(unit) not in names:
-            inp.error(unit, form_sheet_name(unit), "考评表", "", f"缺少单位「{unit}」的考评表")
+            inp.error(unit, form_sheet_name(unit), "考评表", "", f"缺少单位「{unit}」的考评表：工作表被改名或删除")
+    _check_merged(book, inp)
     return inp
 
 
-def read_inputs(book: Book, rubric: Rubric | None = None) -> Inputs:
-    """Read and check the template's structure and inputs; every problem is collected in Inputs.problems."""
+def read_inputs(book: Book, rubric: Rubric | None = None, *, choices: dict[str, str] | None = None) -> Inputs:
+    """Read and check the template's structure and inputs; every problem is collected in Inputs.problems.
+
+    choices: switch choices that override the book's own 设置 (merge reads a unit's file by the master's).
+    """
     inp = read_structure(book, rubric)
-    if inp.problems:
+    if inp.layout is None or any(p.level == ERROR and p.label in ("工作表", "考评表") for p in inp.problems):
         return inp
+    if choices is not None:
+        inp.choices = dict(choices)
     inp.rows = [{"unit": u} for u in inp.layout.units]
     _read_data_sheet(book, inp)
     _read_concealment(book, inp)
@@ -117,14 +174,23 @@ def _read_settings_units(book: Book, inp: Inputs) -> tuple[list[str], list[bool]
     grid = book.read(L.SETTINGS)
     parser = ValueParser("reject")
     units, flags = [], []
+    seen: dict[str, int] = {}
     row = L.FIRST_ROW
     while isinstance(grid.get(row, 1), str) and grid.get(row, 1).strip():
         name = grid.get(row, 1).strip()
-        raw = _value(book, grid, L.SETTINGS, row, 2)
+        key = normalize_unit_name(name)
+        if key in seen:
+            inp.error(name, _at(L.SETTINGS, row, 1), "单位", grid.get(row, 1),
+                      f"单位重复（与第 {seen[key]} 行同名），每个单位只能出现一次")
+        seen.setdefault(key, row)
+        raw = _value(book, grid, L.SETTINGS, row, 2, inp, name, "参加1.3考核")
         try:
+            common = _common_error(raw)
+            if common:
+                raise common
             flag = parser.flag(raw) if raw is not None else None
         except BadValue as exc:
-            inp.error(name, _at(L.SETTINGS, row, 2), "参加1.3考核", raw, exc.expected)
+            inp.error(name, _at(L.SETTINGS, row, 2), "参加1.3考核", raw, exc.expected, exc.hint)
             flag = False
         if flag is None:
             inp.error(name, _at(L.SETTINGS, row, 2), "参加1.3考核", raw, "不能为空，应为 是/否")
@@ -146,9 +212,9 @@ def _read_switches_and_weights(book: Book, inp: Inputs) -> None:
             inp.error("", _at(L.SETTINGS, row, 1), "开关编号", grid.get(row, 1),
                       f"应为「{sid}」：设置表的结构被改动", "请勿插入或删除设置表的行")
             continue
-        raw = _value(book, grid, L.SETTINGS, row, 3)
+        raw = _value(book, grid, L.SETTINGS, row, 3, inp, "", f"{sid} {switch.title}")
         by_short = {o.short: o.name for o in switch.options.values()}
-        text = "" if raw is None else str(raw).strip()
+        text = "" if raw is None or isinstance(raw, UncomputedFormula) else str(raw).strip()
         if text in by_short:
             inp.choices[sid] = by_short[text]
         elif text in switch.options:
@@ -158,11 +224,14 @@ def _read_switches_and_weights(book: Book, inp: Inputs) -> None:
                       "应为下拉列表中的一项：" + "、".join(by_short))
     parser = ValueParser("reject")
     for name, row in lay.weight_rows.items():
-        raw = _value(book, grid, L.SETTINGS, row, 2)
+        raw = _value(book, grid, L.SETTINGS, row, 2, inp, "", f"{name}权重")
         try:
+            common = _common_error(raw)
+            if common:
+                raise common
             weight = parser.number(raw) if raw is not None else None
         except BadValue as exc:
-            inp.error("", _at(L.SETTINGS, row, 2), f"{name}权重", raw, exc.expected)
+            inp.error("", _at(L.SETTINGS, row, 2), f"{name}权重", raw, exc.expected, exc.hint)
             continue
         if weight is None or weight < 0:
             inp.error("", _at(L.SETTINGS, row, 2), f"{name}权重", raw, "应为不小于 0 的数")
@@ -170,23 +239,76 @@ def _read_switches_and_weights(book: Book, inp: Inputs) -> None:
         inp.weights[name] = weight
 
 
+def input_areas(lay: Layout) -> list[tuple[str, int, int, int, int]]:
+    """Every block of cells people type into: (sheet, first row, first col, last row, last col)."""
+    cols = [c.col for c in lay.data_columns]
+    areas = [
+        (L.SETTINGS, L.FIRST_ROW, 1, lay.last_row, 2),
+        (L.DATA, L.FIRST_ROW, 1, lay.last_row, max(cols)),
+        (L.CONCEALMENT, L.FIRST_ROW, 1, lay.concealment_last_row, max(L.CONCEALMENT_COLUMNS.values())),
+    ]
+    areas += [(L.SETTINGS, r, 3, r, 3) for r in lay.switch_rows.values()]
+    areas += [(L.SETTINGS, r, 2, r, 2) for r in lay.weight_rows.values()]
+    for unit in lay.units:
+        sheet = form_sheet_name(unit)
+        rows = list(lay.form_rows.values()) + [lay.form_total_rows["total"]]
+        areas += [(sheet, r, L.FORM_COLUMNS["self"], r, L.FORM_COLUMNS["self"]) for r in rows]
+    return areas
+
+
+def _check_merged(book: Book, inp: Inputs) -> None:
+    """Merged cells over input cells: the structure was changed (a merged range keeps one value of several)."""
+    lay = inp.layout
+    by_sheet: dict[str, list[tuple[int, int, int, int]]] = {}
+    for sheet, r1, c1, r2, c2 in input_areas(lay):
+        by_sheet.setdefault(sheet, []).append((r1, c1, r2, c2))
+    names = set(book.sheet_names)
+    unit_of_row = {lay.unit_row(i): u for i, u in enumerate(lay.units)}
+    for sheet, areas in by_sheet.items():
+        if sheet not in names:
+            continue
+        for (m1, mc1, m2, mc2) in book.merged_ranges(sheet):
+            if any(m1 <= r2 and r1 <= m2 and mc1 <= c2 and c1 <= mc2 for r1, c1, r2, c2 in areas):
+                ref = f"{cell(m1, mc1)}:{cell(m2, mc2)}"
+                unit = ""
+                if sheet in (L.DATA, L.SETTINGS) and m1 == m2:
+                    unit = unit_of_row.get(m1, "")
+                elif sheet.startswith(L.FORM_PREFIX):
+                    unit = next((u for u in lay.units if form_sheet_name(u) == sheet), "")
+                inp.error(unit, f"{sheet}!{ref}", "合并单元格", "",
+                          "输入区域中有合并单元格：模板结构被改动（合并后只保留左上角的值，其余输入会丢失）",
+                          "请取消合并单元格，核对数据后再试")
+
+
 def _read_data_sheet(book: Book, inp: Inputs) -> None:
     lay = inp.layout
     grid = book.read(L.DATA)
     for column in lay.data_columns:
-        if grid.get(4, column.col) != column.key:
-            inp.error("", _at(L.DATA, 4, column.col), "数据键", grid.get(4, column.col),
+        if grid.get(L.DATA_KEY_ROW, column.col) != column.key:
+            inp.error("", _at(L.DATA, L.DATA_KEY_ROW, column.col), "数据键", grid.get(L.DATA_KEY_ROW, column.col),
                       f"应为「{column.key}」：数据录入表的列被插入、删除或移动", "请勿改动模板的列")
+            inp.blocked = True
             return
+    hidden_rows = book.hidden_rows(L.DATA)
     for i, unit in enumerate(lay.units):
         row = lay.unit_row(i)
+        inp.locations[(i, "unit")] = _at(L.DATA, row, 1)
         if grid.get(row, 1) != unit:
             inp.error(unit, _at(L.DATA, row, 1), "单位名称", grid.get(row, 1),
                       f"应为「{unit}」（与设置表一致）：数据录入表的行被插入、删除或改动")
+            inp.skipped.add(unit)
             continue
+        if row in hidden_rows:
+            inp.warn(unit, _at(L.DATA, row, 1), "隐藏行", unit, "该单位所在的行被隐藏；隐藏行的数据照常计分",
+                     "请取消隐藏，核对该行数据")
         for column in lay.data_columns:
-            inp.rows[i][column.key] = _value(book, grid, L.DATA, row, column.col)
+            inp.rows[i][column.key] = _value(book, grid, L.DATA, row, column.col, inp, unit, column.label)
             inp.locations[(i, column.key)] = _at(L.DATA, row, column.col)
+    hidden_cols = book.hidden_columns(L.DATA)
+    for column in lay.data_columns:
+        if column.col in hidden_cols:
+            inp.warn("", _at(L.DATA, L.DATA_KEY_ROW, column.col), column.label, column.key,
+                     "该输入列被隐藏；隐藏列的数据照常计分", "请取消隐藏，核对该列数据")
     for row in range(lay.last_row + 1, grid.max_row + 1):
         extra = [grid.get(row, c.col) for c in lay.data_columns] + [grid.get(row, 1)]
         if any(v not in (None, "") for v in extra):
@@ -200,33 +322,46 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
     grid = book.read(L.CONCEALMENT)
     index = {normalize_unit_name(u): i for i, u in enumerate(lay.units)}
     parser = ValueParser(inp.choices.get("A8", "reject"))
+    hidden = book.hidden_rows(L.CONCEALMENT)
     rates: dict[int, list[Decimal]] = {i: [] for i in range(len(lay.units))}
     first_row: dict[int, int] = {}
     for row in range(L.FIRST_ROW, grid.max_row + 1):
-        unit_raw = _value(book, grid, L.CONCEALMENT, row, 1)
-        dept = _value(book, grid, L.CONCEALMENT, row, 2)
-        raw = _value(book, grid, L.CONCEALMENT, row, 3)
+        unit_raw = _value(book, grid, L.CONCEALMENT, row, 1, inp, "", "单位")
+        dept = _value(book, grid, L.CONCEALMENT, row, 2, inp, "", "被抽查部门")
+        raw = _value(book, grid, L.CONCEALMENT, row, 3, inp, "", "瞒报率")
         if unit_raw is None and dept is None and raw is None:
             continue
         unit_name = "" if unit_raw is None else str(unit_raw).strip()
         i = index.get(normalize_unit_name(unit_name))
         if i is None:
             inp.error(unit_name, _at(L.CONCEALMENT, row, 1), "单位", unit_raw,
-                      "不是设置中的单位，应为：" + "、".join(lay.units))
+                      ("不能为空" if not unit_name else "不是设置中的单位") + "，应为：" + "、".join(lay.units))
             continue
+        unit = lay.units[i]
+        label = f"瞒报率（{shown(dept)}）"
         first_row.setdefault(i, row)
+        if row in hidden:
+            inp.warn(unit, _at(L.CONCEALMENT, row, 1), "隐藏行", shown(dept), "该瞒报率所在的行被隐藏；隐藏行的数据照常计分",
+                     "请取消隐藏，核对该行数据")
         if raw is None:
-            inp.error(lay.units[i], _at(L.CONCEALMENT, row, 3), f"瞒报率（{shown(dept)}）", raw,
-                      "不能为空，应为 0%～100% 之间的比率")
+            inp.error(unit, _at(L.CONCEALMENT, row, 3), label, raw, "不能为空，应为 0%～100% 之间的比率")
             continue
         try:
+            common = _common_error(raw)
+            if common:
+                raise common
             rate, warning = parser.rate(raw)
         except BadValue as exc:
-            inp.error(lay.units[i], _at(L.CONCEALMENT, row, 3), f"瞒报率（{shown(dept)}）", raw, exc.expected, exc.hint)
+            inp.error(unit, _at(L.CONCEALMENT, row, 3), label, raw, exc.expected, exc.hint)
             continue
         if warning:
-            inp.problems.append(Problem(WARNING, lay.units[i], _at(L.CONCEALMENT, row, 3), "瞒报率", shown(raw), warning))
+            inp.problems.append(Problem(WARNING, unit, _at(L.CONCEALMENT, row, 3), "瞒报率", shown(raw), warning))
+        if isinstance(dept, UncomputedFormula):
+            inp.error(unit, _at(L.CONCEALMENT, row, 2), "被抽查部门", dept, *ValueParser._common(dept))
+            continue
         rates[i].append(rate)
+        inp.concealment.append(ConcealmentRow(row, i, dept, rate))
+    inp.concealment_first = dict(first_row)
     for i in range(len(lay.units)):
         inp.rows[i]["concealment_rates"] = tuple(rates[i]) or None
         inp.locations[(i, "concealment_rates")] = (
@@ -238,44 +373,96 @@ def _read_forms(book: Book, inp: Inputs) -> None:
     for i, unit in enumerate(lay.units):
         sheet = form_sheet_name(unit)
         grid = book.read(sheet)
-        headers = tuple(grid.get(3, c) for c in range(1, 10))
+        headers = tuple(grid.get(L.FORM_HEADER_ROW, c) for c in range(1, len(FORM_HEADERS) + 1))
         if headers != FORM_HEADERS:
-            inp.error(unit, _at(sheet, 3, 1), "考评表表头", "、".join(shown(h) for h in headers),
+            inp.error(unit, _at(sheet, L.FORM_HEADER_ROW, 1), "考评表表头", "、".join(shown(h) for h in headers),
                       "考评表的结构被改动（表头应为 " + "、".join(FORM_HEADERS) + "）")
             continue
-        for rule in inp.rubric.rules:
-            row = lay.form_rows[rule.id]
-            inp.rows[i]["self_" + rule.id] = _value(book, grid, sheet, row, 8)
-            inp.locations[(i, "self_" + rule.id)] = _at(sheet, row, 8)
-        row = lay.form_total_rows["total"]
-        inp.rows[i]["self_total"] = _value(book, grid, sheet, row, 8)
-        inp.locations[(i, "self_total")] = _at(sheet, row, 8)
+        col = L.FORM_COLUMNS["self"]
+        hidden = book.hidden_rows(sheet)
+        rows = {"self_" + r.id: (lay.form_rows[r.id], f"自评得分 {r.id}") for r in inp.rubric.rules}
+        rows["self_total"] = (lay.form_total_rows["total"], "自评总分")
+        for key, (row, label) in rows.items():
+            inp.rows[i][key] = _value(book, grid, sheet, row, col, inp, unit, label)
+            inp.locations[(i, key)] = _at(sheet, row, col)
+        if hidden & {row for row, _ in rows.values()}:
+            inp.warn(unit, _at(sheet, min(hidden & {row for row, _ in rows.values()}), col), "隐藏行", "",
+                     "考评表中有自评得分所在的行被隐藏；隐藏行的数据照常读取", "请取消隐藏，核对自评得分")
+
+
+def _plain(v: object) -> object:
+    """A value as the digest sees it: the same number however it was held (0, 0.0, Decimal('0.00'), 1E+1)."""
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, (Decimal, float, int)) and not isinstance(v, bool):
+        d = Decimal(repr(v)) if isinstance(v, float) else Decimal(v)
+        if not d.is_finite():
+            return str(d)
+        d = d.normalize()
+        return format(d, "f") if d != 0 else "0"
+    return None if v is None else str(v)
 
 
 def _digest(inp: Inputs) -> str:
-    def plain(v):
-        if isinstance(v, tuple):
-            return [plain(x) for x in v]
-        if isinstance(v, (Decimal, float, int)) and not isinstance(v, bool):
-            return str(Decimal(repr(v)) if isinstance(v, float) else v)
-        return None if v is None else str(v)
-
     payload = {"units": inp.layout.units, "public_service": list(inp.layout.public_service),
-               "choices": inp.choices, "weights": {k: str(v) for k, v in inp.weights.items()},
-               "rows": [{k: plain(v) for k, v in sorted(r.items())} for r in inp.rows]}
+               "choices": inp.choices, "weights": {k: _plain(v) for k, v in inp.weights.items()},
+               "rows": [{k: _plain(v) for k, v in sorted(r.items())} for r in inp.rows]}
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------- the stamp
+
+
+def parse_stamp(stamp: object) -> dict | None:
+    """The pieces of recompute's 汇总 stamp, None when the cell holds no (well-formed) stamp."""
+    if not isinstance(stamp, str):
+        return None
+    m = _STAMP.match(stamp.strip())
+    if not m:
+        return None
+    return {"recomputed_at": m["time"], "tool_version": m["tool"], "rubric_document": m["document"],
+            "rubric_version": m["rubric"], "inputs_sha256": m["digest"]}
+
+
+def stamp_report(book: Book, inp: Inputs) -> dict:
+    """What `report --json` says about traceability: the 汇总 stamp's pieces as written by the last recompute,
+    and whether the workbook's current inputs are the ones that stamp was written for."""
+    raw = book.read(L.SUMMARY).get(*_coords(inp.layout.summary_stamp_cell)) if L.SUMMARY in book.sheet_names else None
+    pieces = parse_stamp(raw)
+    doc = inp.rubric.document
+    stamp = {"text": raw if isinstance(raw, str) and raw.strip() else None,
+             "recomputed_at": None, "tool_version": None, "rubric_document": None, "rubric_version": None,
+             "inputs_sha256": None}
+    if pieces:
+        stamp.update(pieces)
+    stamp["matches_inputs"] = bool(pieces) and pieces["inputs_sha256"] == inp.digest
+    stamp["matches_rubric"] = bool(pieces) and (pieces["rubric_document"], pieces["rubric_version"]) == (
+        doc["number"], str(inp.rubric.version))
+    return {"inputs_sha256": inp.digest, "tool_version": __version__, "stamp": stamp}
 
 
 # ------------------------------------------------------------------------------------------------- scoring
 
 
 def score_inputs(inp: Inputs) -> Result:
-    """The engine's result for a workbook's inputs; raises InputProblems listing every problem."""
-    if any(p.level == ERROR for p in inp.problems):
+    """The engine's result for a workbook's inputs; raises InputProblems listing every problem.
+
+    Every problem is listed at once: a structure problem (merged cells, a stray row) does not hide the value
+    problems of the rows that could be read. Only when the data sheet itself can not be read (a sheet or a
+    column missing) are the values not checked. One error per cell: a cell already reported while reading is
+    not reported again by the value checks.
+    """
+    if any(p.level == ERROR for p in inp.problems) and (inp.layout is None or not inp.rows or inp.blocked):
         raise InputProblems(inp.problems)
-    return score_rows(inp.rows, inp.rubric, choices=inp.choices, public_service=inp.public_service,
-                      locate=inp.locate, weights=inp.weights, problems=inp.problems)
+    try:
+        return score_rows(inp.rows, inp.rubric, choices=inp.choices, public_service=inp.public_service,
+                          locate=inp.locate, weights=inp.weights, problems=inp.problems)
+    except InputProblems as exc:
+        reported = {p.field for p in inp.problems if p.level == ERROR}
+        more = [p for p in exc.problems if p not in inp.problems
+                and p.field not in reported and p.unit not in inp.skipped]
+        raise InputProblems(list(inp.problems) + more) from None
 
 
 @dataclass

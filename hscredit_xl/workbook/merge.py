@@ -1,0 +1,390 @@
+"""`hscredit-xl merge MASTER UNIT_FILE... [-o OUT]`: the units' self-evaluations into the city's workbook.
+
+The notice's workflow: each unit fills its data and 自评得分 in its copy of the template (自查自评) and mails
+it back; the city merges the copies into its master workbook, reviews (复核打分) and ranks (综合评定).
+
+What is copied, per unit file, into the master:
+* the unit's row of 数据录入 (every input column);
+* the unit's rows of 瞒报率明细 (department and rate), replacing the master's rows of that unit; every other
+  unit's rows stay where they are;
+* the unit's 自评得分 cells of its 考评表 (each rule and the total).
+Values are copied as read and checked (a rate typed "８５％" arrives as 0.85, "是 " as 是), never as formulas.
+A unit may also send its data file (contract §1, a .csv with its one row): the same checks, the same copy.
+
+Which unit a file belongs to — the rule: **a unit file holds data for exactly one unit.** A unit "has data"
+in a file when any of its input cells holds something: a cell of its 数据录入 row, a 瞒报率明细 row naming
+it, or a 自评得分 cell of its 考评表. A file with no unit's data (an empty template) and a file with data for
+two or more units (another unit's data, or last year's whole workbook) are refused; the message says where
+each unit's data is. The unit's name is that of the file's own unit list, matched to the master's after
+normalising what people type (full-width forms, spaces, '.'/'・' for '·'); a name the master does not know
+is an error that lists the known ones. Names are not guessed from the file name (people rename files);
+a file name that names a different unit only gives a warning.
+
+Refused (exit 2, nothing written, every problem listed): a file that is not an xlsx workbook or not sane
+(safety.check_xlsx), a template of another version or rubric (说明's identity cells), renamed, deleted or
+restructured sheets (header and key rows compared with the master's), two files for one unit, bad values
+(the same checks as recompute, with the master's switches), a unit file that is the master or the output.
+
+Unit files are untrusted: opened through safety.open_untrusted (defusedxml, size limits, no VBA, no external
+links), values read from the values Excel saved (data_only); a formula in an input cell is never evaluated
+and never copied — its saved result is, with a warning.
+
+The city's own entries are not overwritten by a unit: 设置 (units, 1.3 flags, switches, weights) is the
+master's, and a unit file's 设置 is not read beyond its unit list; the 综合评定 adjustment and its reason are
+the city's: a unit file's adjustment is copied only into empty master cells (with a warning), never over
+the master's.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+from ..datafile import read_rows
+from ..inputs import ERROR, WARNING, Problem, UnitInput, ValueParser, normalize_unit_name, parse_units, shown
+from ..scoring import InputProblems
+from . import layout as L
+from .book import Book, OpenpyxlBook
+from .fill import _cell_value, write_concealment
+from .layout import Layout, form_sheet_name
+from .recompute import Inputs, _at, _value, read_inputs, read_structure
+from .safety import open_untrusted
+
+# problems after which a file's data can not be located reliably: stop reading that file there
+_STRUCTURAL = {"工作表", "模板标识", "数据键", "单位名称", "考评表", "考评表表头", "合并单元格", "表头"}
+_ADJUSTMENT_KEYS = ("adjustment", "adjustment_reason")
+
+
+@dataclass
+class UnitFile:
+    """One unit's file, read and checked: what merge writes into the master for it."""
+
+    path: Path
+    unit: int  # index of the unit in the master's layout
+    written_as: str  # the unit's name as the file writes it
+    data: UnitInput
+    concealment: list[tuple[object, Decimal]] = field(default_factory=list)
+    adjustment: tuple[object, object] = (None, None)  # the unit file's raw (adjustment, reason)
+
+
+@dataclass
+class MergeOutcome:
+    merged: list[UnitFile]
+    problems: list[Problem]
+
+
+def _in_file(path: Path, problems: list[Problem]) -> list[Problem]:
+    """Problems of a unit file name the file before the cell."""
+    out = []
+    for p in problems:
+        where = p.field if p.field.startswith(str(path)) or p.field.startswith(path.name) else f"{path.name}：{p.field}"
+        out.append(replace(p, field=where))
+    return out
+
+
+def _file_problem(path: Path, expected: str, hint: str = "", level: str = ERROR, unit: str = "",
+                  where: str = "", value: str = "") -> Problem:
+    return Problem(level, unit, f"{path.name}：{where}" if where else path.name, "单位文件", value or path.name,
+                   expected, hint)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def merge_books(master: Book, unit_paths: list[Path]) -> MergeOutcome:
+    """Read and check every unit file against the master, then copy; raises InputProblems (the master book is
+    not touched) when anything is wrong."""
+    minp = read_structure(master)
+    problems = list(minp.problems)
+    if minp.layout is None or any(p.level == ERROR for p in problems):
+        raise InputProblems([replace(p, field=f"主工作簿：{p.field}") for p in problems])
+    lay = minp.layout
+    choices = dict(minp.rubric.default_choices, **minp.choices)
+    merged: list[UnitFile] = []
+    for path in unit_paths:
+        unit_file, found = read_unit_file(path, master, minp, choices)
+        problems += found
+        if unit_file is not None:
+            merged.append(unit_file)
+
+    by_unit: dict[int, list[UnitFile]] = {}
+    for uf in merged:
+        by_unit.setdefault(uf.unit, []).append(uf)
+    for i, files in by_unit.items():
+        if len(files) > 1:
+            names = "、".join(f"「{f.path.name}」" for f in files)
+            problems.append(Problem(ERROR, lay.units[i], "、".join(f.path.name for f in files), "单位文件",
+                                    lay.units[i], f"同一单位有 {len(files)} 个文件：{names}，每个单位只能合并一个文件",
+                                    "请确认哪一个是最终版本，只合并那一个"))
+    if any(p.level == ERROR for p in problems):
+        raise InputProblems(problems)
+
+    master_grid = master.read(L.DATA)
+    for i, unit in enumerate(lay.units):
+        if i not in by_unit:
+            problems.append(Problem(WARNING, unit, f"{L.DATA}!A{lay.unit_row(i)}", "单位名称", unit,
+                                    "本次没有该单位的文件，主工作簿中它的数据未改动"))
+    for uf in merged:
+        problems += _write_unit(master, lay, master_grid, uf)
+    try:
+        write_concealment(master, lay, {uf.unit: uf.concealment for uf in merged})
+    except InputProblems as exc:
+        raise InputProblems(problems + exc.problems) from None
+    return MergeOutcome(merged, problems)
+
+
+def read_unit_file(path: Path, master: Book, minp: Inputs, choices: dict[str, str]) -> tuple[UnitFile | None,
+                                                                                            list[Problem]]:
+    """A unit's file, read as data and checked; (None, problems) when it can not be merged."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return read_unit_csv(path, minp, choices)
+    try:
+        book = OpenpyxlBook(path, open_untrusted(path), values=open_untrusted(path, data_only=True))
+    except InputProblems as exc:
+        return None, _in_file(path, exc.problems)
+    inp = read_inputs(book, minp.rubric, choices=minp.choices)
+    if inp.layout is None:
+        return None, _in_file(path, inp.problems)
+    # the unit's 设置 is not the city's: its switches, weights and 1.3 flags are not used, nor checked
+    own = [p for p in inp.problems
+           if not (p.field.startswith(f"{L.SETTINGS}!") and p.label not in ("单位", "隐藏行", "合并单元格"))]
+    problems = _in_file(path, own)
+    if not inp.rows or inp.blocked or _structural(problems):
+        return None, problems
+    problems += _in_file(path, _compare_structure(book, master, inp.layout))
+    if _structural(problems):
+        return None, problems
+
+    units = _units_with_data(inp)
+    if not units:
+        return None, problems + [_file_problem(
+            path, "文件中没有任何单位的数据（是空白模板？）：单位文件应填写本单位在「数据录入」中的一行、"
+                  "「瞒报率明细」中的各行和考评表的自评得分", "请确认收到的是填好的文件")]
+    if len(units) > 1:
+        where = "、".join(f"{inp.layout.units[i]}（{cell}）" for i, cell in units.items())
+        problems.append(_file_problem(
+            path, f"文件中有 {len(units)} 个单位的数据：{where}；一个单位的文件只能含本单位的数据",
+            "请确认文件来自哪个单位，删去其他单位的数据后重新报送；主工作簿不会被改动"))
+        # the values typed are still checked, so that everything to fix is said at once (not the blanks: a
+        # stray cell in another unit's row would bring a blank error for each of its other cells)
+        master_names = {normalize_unit_name(u): u for u in minp.layout.units}
+        for i in units:
+            name = master_names.get(normalize_unit_name(inp.layout.units[i]))
+            if name:
+                _, (_, found) = _parse(inp, i, name, minp, choices)
+                problems += [p for p in _in_file(path, found) if p.level == ERROR and p.value != ""]
+        return None, problems
+    (i, _), = units.items()
+    written_as = inp.layout.units[i]
+    known = {normalize_unit_name(u): k for k, u in enumerate(minp.layout.units)}
+    target = known.get(normalize_unit_name(written_as))
+    if target is None:
+        return None, problems + [_file_problem(
+            path, f"文件中的单位「{written_as}」不是主工作簿中的单位，应为：" + "、".join(minp.layout.units),
+            "请核对单位名称（或在主工作簿的设置中添加该单位后重新生成模板）", unit=written_as,
+            where=inp.locate(i, "unit"), value=written_as)]
+    name = minp.layout.units[target]
+
+    # only the problems of this unit (and of the file as a whole) matter: other units' rows are empty
+    problems = [p for p in problems if p.level == ERROR or p.unit in ("", written_as, name)]
+    problems += _in_file(path, _compare_form(book, master, inp.layout, written_as, name))
+    row, (units_read, found) = _parse(inp, i, name, minp, choices)
+    reported = {p.field for p in problems if p.level == ERROR}  # one error per cell
+    problems += [p for p in _in_file(path, found) if p.field not in reported]
+    hint = _file_name_hint(path, name, minp.layout.units)
+    if hint:
+        problems.append(hint)
+    if any(p.level == ERROR for p in problems) or not units_read:
+        return None, problems
+    concealment = [(c.department, c.rate) for c in inp.concealment if c.unit == i]
+    return UnitFile(path, target, written_as, units_read[0], concealment,
+                    (row.get("adjustment"), row.get("adjustment_reason"))), problems
+
+
+def read_unit_csv(path: Path, minp: Inputs, choices: dict[str, str]) -> tuple[UnitFile | None, list[Problem]]:
+    """A unit's data file (contract §1) with its one row: the same checks and the same copy as a workbook's.
+    Departments are not named in a data file: they are copied as 被抽查部门1, 2, … (as `fill` does)."""
+    rows, problems = read_rows(path, minp.rubric)
+    problems = _in_file(path, problems)
+    if any(p.level == ERROR for p in problems):
+        return None, problems
+    names = [str(r.get("unit") or "").strip() for r in rows]
+    if len(rows) != 1:
+        listed = "、".join(n or "（空）" for n in names) or "没有数据行"
+        return None, problems + [_file_problem(
+            path, f"单位的数据文件应只有本单位的一行数据，现有 {len(rows)} 行（{listed}）",
+            "多个单位的数据请用 fill 命令填入；合并时每个单位一个文件")]
+    known = {normalize_unit_name(u): u for u in minp.layout.units}
+    name = known.get(normalize_unit_name(names[0]))
+    if name is None:
+        return None, problems + [_file_problem(
+            path, f"文件中的单位「{names[0]}」不是主工作簿中的单位，应为：" + "、".join(minp.layout.units),
+            "请核对单位名称", unit=names[0], where="unit", value=names[0])]
+    row = dict(rows[0], unit=name)
+    units_read, found = parse_units(minp.rubric, [row], choices=choices, public_service=minp.public_service)
+    problems += _in_file(path, found)
+    hint = _file_name_hint(path, name, minp.layout.units)
+    if hint:
+        problems.append(hint)
+    if any(p.level == ERROR for p in problems) or not units_read:
+        return None, problems
+    unit = units_read[0]
+    concealment = [(f"被抽查部门{k}", rate) for k, rate in enumerate(unit.values["concealment_rates"], start=1)]
+    return UnitFile(path, minp.layout.units.index(name), names[0], unit, concealment,
+                    (row.get("adjustment"), row.get("adjustment_reason"))), problems
+
+
+def _parse(inp: Inputs, i: int, name: str, minp: Inputs, choices: dict[str, str]):
+    """The file's row of unit i checked as the master's unit `name` (the master's 设置 decides)."""
+    row = dict(inp.rows[i], unit=name)
+    return row, parse_units(minp.rubric, [row], choices=choices, public_service=minp.public_service,
+                            locate=lambda _n, key: inp.locate(i, key))
+
+
+def _structural(problems: list[Problem]) -> bool:
+    return any(p.level == ERROR and p.label in _STRUCTURAL for p in problems)
+
+
+def _units_with_data(inp: Inputs) -> dict[int, str]:
+    """unit index -> the first cell holding its data (数据录入 row, 瞒报率明细 rows, 自评得分 cells)."""
+    found: dict[int, str] = {}
+    for i, row in enumerate(inp.rows):
+        for key, value in row.items():
+            if key in ("unit", "concealment_rates"):
+                continue
+            if value is not None:
+                found[i] = inp.locate(i, key)
+                break
+    for i, row in sorted(inp.concealment_first.items()):
+        found.setdefault(i, _at(L.CONCEALMENT, row, 1))
+    return dict(sorted(found.items()))
+
+
+def _header_cells(lay: Layout) -> list[tuple[str, int, int]]:
+    """The cells that say what each input column and row is: compared between a unit file and the master."""
+    last_col = max([c.col for c in lay.data_columns] + list(lay.derived_columns.values()))
+    cells = [(L.DATA, r, c) for r in (L.DATA_RULE_ROW, L.DATA_HEADER_ROW, L.DATA_KEY_ROW)
+             for c in range(1, last_col + 1)]
+    cells += [(L.CONCEALMENT, L.HEADER_ROW, c) for c in L.CONCEALMENT_COLUMNS.values()]
+    return cells
+
+
+def _compare_structure(book: Book, master: Book, lay: Layout) -> list[Problem]:
+    problems = []
+    grids: dict[tuple[int, str], object] = {}
+    for sheet, row, col in _header_cells(lay):
+        for n, b in ((0, book), (1, master)):
+            if (n, sheet) not in grids:
+                grids[(n, sheet)] = b.read(sheet)
+        mine, theirs = grids[(0, sheet)].get(row, col), grids[(1, sheet)].get(row, col)
+        if mine != theirs:
+            problems.append(Problem(ERROR, "", _at(sheet, row, col), "表头", shown(mine),
+                                    f"与主工作簿的模板不一致（应为「{shown(theirs)}」）：工作表的列或表头被插入、删除、移动或改动",
+                                    "请用主工作簿同一版本的模板重新填写"))
+            break  # one difference says it; the rest follow from it
+    return problems
+
+
+def _compare_form(book: Book, master: Book, lay: Layout, unit: str, name: str) -> list[Problem]:
+    """The unit's 考评表 against the master's: header row, each rule's row, the total rows."""
+    sheet, master_sheet = form_sheet_name(unit), form_sheet_name(name)
+    mine, theirs = book.read(sheet), master.read(master_sheet)
+    cells = [(L.FORM_HEADER_ROW, c) for c in L.FORM_COLUMNS.values()]
+    cells += [(r, L.FORM_COLUMNS["scoring"]) for r in lay.form_rows.values()]
+    cells += [(r, 1) for r in lay.form_total_rows.values()]
+    for row, col in cells:
+        if mine.get(row, col) != theirs.get(row, col):
+            return [Problem(ERROR, unit, _at(sheet, row, col), "考评表", shown(mine.get(row, col))[:40],
+                            "与主工作簿的考评表不一致：考评表的行或列被插入、删除、移动或改动",
+                            "请用主工作簿同一版本的模板重新填写")]
+    return []
+
+
+def _file_name_hint(path: Path, unit: str, units: list[str]) -> Problem | None:
+    stem = normalize_unit_name(path.stem)
+    named = [u for u in units if normalize_unit_name(u) in stem]
+    if named and unit not in named:
+        return _file_problem(path, f"文件名提到「{'、'.join(named)}」，文件中填写的却是「{unit}」的数据",
+                             "请核对文件是否发错；按文件内容合并", WARNING, unit)
+    return None
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _write_unit(master: Book, lay: Layout, grid, uf: UnitFile) -> list[Problem]:
+    """The unit's data row and 自评得分 into the master; the city's adjustment is never overwritten."""
+    problems: list[Problem] = []
+    i, unit = uf.unit, lay.units[uf.unit]
+    row = lay.unit_row(i)
+    inputs = [c for c in lay.data_columns if c.key not in _ADJUSTMENT_KEYS]
+    old = [_value(master, grid, L.DATA, row, c.col) for c in inputs]
+    if any(not _blank(v) for v in old):
+        problems.append(Problem(WARNING, unit, _at(L.DATA, row, 1), "单位名称", unit,
+                                f"主工作簿中该单位原有的数据已用「{uf.path.name}」的数据替换"))
+    values = dict(uf.data.values)
+    for c in inputs:
+        master.write(L.DATA, row, c.col, [[_cell_value(values.get(c.key))]])
+
+    file_adj, file_reason = uf.adjustment
+    if not (_blank(file_adj) and _blank(file_reason)):
+        cols = {k: lay.data_column(k).col for k in _ADJUSTMENT_KEYS}
+        current = [_value(master, grid, L.DATA, row, cols[k]) for k in _ADJUSTMENT_KEYS]
+        where = _at(L.DATA, row, cols["adjustment"])
+        if all(_blank(v) for v in current):
+            master.write(L.DATA, row, cols["adjustment"],
+                         [[_cell_value(uf.data.adjustment) if uf.data.adjustment else None,
+                           uf.data.adjustment_reason or None]])
+            problems.append(Problem(WARNING, unit, where, "综合评定调整分", shown(file_adj),
+                                    f"单位文件「{uf.path.name}」中填写了综合评定调整分，已复制；调整分由市里确定，请复核"))
+        elif not _same_adjustment(current, uf):
+            problems.append(Problem(WARNING, unit, where, "综合评定调整分", shown(file_adj),
+                                    f"单位文件「{uf.path.name}」中的调整分与主工作簿中的（{shown(current[0])}）不同："
+                                    "保留主工作簿的值"))
+
+    sheet = form_sheet_name(unit)
+    rule_ids = [r.id for r in lay.rubric.rules]
+    master.write(sheet, lay.form_rows[rule_ids[0]], L.FORM_COLUMNS["self"],
+                 [[_cell_value(uf.data.self_scores.get(rid))] for rid in rule_ids])
+    master.write(sheet, lay.form_total_rows["total"], L.FORM_COLUMNS["self"],
+                 [[_cell_value(uf.data.self_scores.get("total"))]])
+    return problems
+
+
+def _same_adjustment(current: list[object], uf: UnitFile) -> bool:
+    try:
+        adj = ValueParser("reject").number(current[0]) if not _blank(current[0]) else Decimal(0)
+    except Exception:
+        return False
+    reason = "" if _blank(current[1]) else str(current[1]).strip()
+    return adj == uf.data.adjustment and reason == uf.data.adjustment_reason
+
+
+def merge_files(master_path: Path, unit_paths: list[Path], out: Path | None = None) -> tuple[Path, MergeOutcome]:
+    """Merge unit files into the master workbook and save it (atomically) at `out` or over the master.
+
+    Raises InputProblems when anything is wrong; then nothing is written, the master is byte-for-byte as it was.
+    """
+    master_path, target = Path(master_path), Path(out or master_path)
+    unit_paths = [Path(p) for p in unit_paths]
+    problems = []
+    for n, p in enumerate(unit_paths):
+        if any(_same_file(p, q) or p.resolve() == q.resolve() for q in unit_paths[:n]):
+            problems.append(_file_problem(p, "同一个文件被指定了不止一次"))
+        elif _same_file(p, master_path):
+            problems.append(_file_problem(p, "这是主工作簿本身，不能作为单位文件合并"))
+        elif _same_file(p, target) or p.resolve() == target.resolve():
+            problems.append(_file_problem(p, "输出文件（-o）不能是单位文件：单位文件不会被改动"))
+    if problems:
+        raise InputProblems(problems)
+    master = OpenpyxlBook(master_path, open_untrusted(master_path))
+    outcome = merge_books(master, unit_paths)
+    master.save(target)
+    return target, outcome
