@@ -1,0 +1,356 @@
+"""`hscredit-xl export`: the 报送版 (a values-only copy of a scored workbook) and the printed 考评表 PDF.
+
+The results leave the office as files for people who may have no Python and may use WPS, and on paper.
+
+Where the values come from
+--------------------------
+A workbook recomputed headless holds formulas *without* cached values (openpyxl writes formulas only), so
+the file's own cached values can not be copied. Every value is computed instead, by the engine, from the
+workbook's own inputs:
+
+* the outputs recompute writes as values (rule scores, 加分, 扣分, 自评总分, 调整分, each 考评表's
+  复核得分, 校验结果) are written again by recompute's own writer — idempotent, so the same numbers;
+* 汇总's native formulas (subtotals, 基础分, 适用满分, 折算, total, rank, difference, final, weighted
+  contributions) become the engine's numbers for the same quantities;
+* 数据录入's derived columns become what their formulas compute from the typed data (annual total = the
+  sum of the months, rectification ratio, the highest 瞒报率 of each unit's detail rows);
+* 计分's HS_ formulas (which only Excel with the add-in can compute) become the engine's rule scores, its
+  适用满分 and 复核总分 the engine's; its formula-signature cell gets a note instead, so that recompute on a
+  报送版 rewrites every formula and the workbook works again;
+* any other formula (one somebody typed into an input cell) becomes its cached value, which is what
+  recompute scored; without a cached value the export is refused.
+
+No LibreOffice is needed for the 报送版; ``tests/test_libreoffice_check.py`` checks, through LibreOffice,
+that every native formula of the workbook computes these very numbers. Styles, merged cells, column widths,
+row heights, print setup, data validation, conditional formatting, sheet protection and the 汇总 chart are
+kept (openpyxl reads the chart back; its colour style, which openpyxl drops on reading, is restored). No
+macros and no external links are kept.
+
+A workbook that was not recomputed, or whose inputs changed since (the SHA-256 in the 汇总 stamp differs
+from the inputs' digest now), is refused with :class:`~hscredit_xl.scoring.InputProblems` (Chinese
+messages; the command line exits 2), and nothing is written.
+
+With ``pdf=True`` LibreOffice prints a copy that holds only the 考评表 sheets and 汇总 to one PDF. All
+files are first made in a temporary folder and then each replaces its target atomically.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+from . import __version__
+from .engine import Result, Switches, UnitResult
+from .inputs import ERROR, Problem, parse_units
+from .kinds import round_half_up
+from .office import ERROR_CODES, find_soffice, to_pdf
+from .scoring import InputProblems
+from .workbook import layout as L
+from .workbook.atomic import atomic_output
+from .workbook.book import OpenpyxlBook
+from .workbook.recompute import Inputs, parse_stamp, read_inputs, score_inputs, write_results
+from .workbook.safety import open_untrusted
+
+__all__ = ["EXPORT_SUFFIX", "PDF_SUFFIX", "SCORES_NOTE", "export", "export_names", "stamp_digest"]
+
+EXPORT_SUFFIX = "_报送版.xlsx"
+PDF_SUFFIX = "_考评表.pdf"
+SCORES_NOTE = ("报送版：本表各条得分是一键重算时计分引擎的结果（数值），不含公式。"
+               "如对本文件再执行一键重算，将重新写入公式。")
+_RECOMPUTE_HINT = "请先在 Excel 中点击「信用考评 → 一键重算」，或运行  hscredit-xl recompute 文件.xlsx  ，再导出"
+
+
+def export_names(workbook: Path, out_dir: Path | None = None) -> tuple[Path, Path]:
+    """Where export writes: ``(<stem>_报送版.xlsx, <stem>_考评表.pdf)`` in out_dir (default: the workbook's folder)."""
+    workbook = Path(workbook)
+    folder = Path(out_dir) if out_dir is not None else workbook.parent
+    return folder / f"{workbook.stem}{EXPORT_SUFFIX}", folder / f"{workbook.stem}{PDF_SUFFIX}"
+
+
+def stamp_digest(stamp: object) -> str | None:
+    """The inputs' SHA-256 in recompute's 汇总 stamp, None when the cell holds no stamp."""
+    pieces = parse_stamp(stamp)
+    return pieces["inputs_sha256"] if pieces else None
+
+
+def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False) -> list[Path]:
+    """Write the 报送版 of a scored workbook (and with pdf=True the 考评表 PDF); return the paths written.
+
+    Raises InputProblems when the workbook is not ours, has input errors, was not recomputed or was changed
+    since; OfficeMissing (with installation instructions) when pdf=True and LibreOffice is not installed;
+    OfficeError when LibreOffice fails. In every case nothing is written.
+    """
+    src = Path(workbook)
+    xlsx_target, pdf_target = export_names(src, out_dir)
+    if pdf:
+        find_soffice()  # before any work: a missing LibreOffice is said at once, nothing is written
+
+    wb = open_untrusted(src)
+    book = OpenpyxlBook(src, wb)
+    inp = read_inputs(book)
+    if any(p.level == ERROR for p in inp.problems):
+        raise InputProblems([_refusal(src, "工作簿的数据或结构有错误，不能导出",
+                                      "请按下列问题改正，重算后再导出")] + inp.problems)
+    stamp = _check_recomputed(book, inp)
+    result = score_inputs(inp)
+    write_results(book, inp, result)  # the values recompute wrote, written again: the same numbers
+    if book.read(L.SUMMARY).get(*_coords(inp.layout.summary_stamp_cell)) != stamp:  # a guard: _check_recomputed
+        raise _other_version(book, inp, stamp)                                       # let through a stale stamp
+    _replace_formulas(src, wb, inp, result)
+    score_sig = _coords(inp.layout.score_signature_cell)
+    wb[L.SCORES].cell(*score_sig).value = SCORES_NOTE  # recompute of a 报送版 rewrites every formula
+    _restore_chart_styles(src, wb)
+    wb.calculation.fullCalcOnLoad = False  # nothing to calculate: opening must not mark the file changed
+    _check_clean(src, wb)
+
+    with tempfile.TemporaryDirectory(prefix="hscredit-export-") as tmp:
+        values_copy = Path(tmp) / "values.xlsx"
+        wb.save(values_copy)
+        written = [(values_copy, xlsx_target)]
+        if pdf:
+            printed = Path(tmp) / "print.xlsx"
+            _print_copy(wb, inp).save(printed)
+            out_pdf = to_pdf(printed, Path(tmp) / "print.pdf")
+            written.append((out_pdf, pdf_target))
+        xlsx_target.parent.mkdir(parents=True, exist_ok=True)
+        for made, target in written:  # everything made: now each file replaces its target atomically
+            with atomic_output(target) as handle, made.open("rb") as source:
+                shutil.copyfileobj(source, handle)
+    return [target for _, target in written]
+
+
+# ------------------------------------------------------------------------------------------------- refusals
+def _refusal(src: Path, expected: str, hint: str = "", *, where: str | None = None, label: str = "工作簿",
+             value: object = None) -> Problem:
+    shown = src.name if value is None else str(value)
+    return Problem(ERROR, "", where or str(src), label, shown, expected, hint)
+
+
+def _coords(ref: str) -> tuple[int, int]:
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    letters, row = coordinate_from_string(ref)
+    return row, column_index_from_string(letters)
+
+
+def _check_recomputed(book: OpenpyxlBook, inp: Inputs) -> str:
+    """The 汇总 stamp, when it says the inputs are exactly those of the last recompute, by this tool and rubric
+    version; else a refusal."""
+    where = f"{L.SUMMARY}!{inp.layout.summary_stamp_cell}"
+    stamp = book.read(L.SUMMARY).get(*_coords(inp.layout.summary_stamp_cell))
+    pieces = parse_stamp(stamp)
+    if pieces is None:
+        raise InputProblems([_refusal(
+            book.path, "工作簿尚未重算（汇总表没有复核时间和输入数据的 SHA-256），不能导出", _RECOMPUTE_HINT,
+            where=where, label="复核标记", value="" if stamp is None else stamp)])
+    digest = pieces["inputs_sha256"]
+    if digest != inp.digest:
+        raise InputProblems([_refusal(
+            book.path, f"重算之后输入数据又被改动过（重算时 SHA-256 {digest[:12]}…，现在 {inp.digest[:12]}…），"
+                       "表中的复核得分已不是当前数据的结果，不能导出", _RECOMPUTE_HINT,
+            where=where, label="复核标记", value=stamp)])
+    doc = inp.rubric.document
+    if (pieces["tool_version"], pieces["rubric_document"], pieces["rubric_version"]) != (
+            __version__, doc["number"], str(inp.rubric.version)):
+        raise _other_version(book, inp, stamp)
+    return stamp
+
+
+def _other_version(book: OpenpyxlBook, inp: Inputs, stamp: object) -> InputProblems:
+    doc = inp.rubric.document
+    return InputProblems([_refusal(
+        book.path, f"工作簿是用另一版本的 hscredit-xl 或评分细则重算的（当前为 hscredit-xl {__version__}、"
+                   f"细则 {doc['number']} 版本 {inp.rubric.version}），结果可能不同，不能导出", _RECOMPUTE_HINT,
+        where=f"{L.SUMMARY}!{inp.layout.summary_stamp_cell}", label="复核标记", value=stamp)])
+
+
+# ------------------------------------------------------------------------------------------------- values
+def _number(x: Decimal | None) -> float | None:
+    return None if x is None else float(round_half_up(x))
+
+
+def _summary_value(u: UnitResult, key: str) -> object:
+    """The engine's number for one of 汇总's formula columns."""
+    if key.startswith("section_"):
+        return _number(u.sections[key[len("section_"):]])
+    if key.startswith("weight:"):
+        return _number(u.weighted[key[len("weight:"):]])
+    if key in ("rank", "final_rank"):
+        return int(getattr(u, key))
+    if key in ("base", "applicable_max", "base_scaled", "capped", "total", "final", "difference"):
+        return _number(getattr(u, key))
+    raise KeyError(f"汇总的公式列「{key}」没有对应的计分结果")
+
+
+def _rule_value(u: UnitResult, rule) -> float | None:
+    if rule.role == "bonus":  # as recompute writes the 考评表: the bonus item as one score
+        return _number(u.bonus)
+    if rule.role == "deduction":
+        return _number(u.deduction)
+    return _number(u.rules[rule.id])
+
+
+def _derived_values(inp: Inputs) -> list[dict[str, object]]:
+    """数据录入's derived columns per unit, as their formulas compute them from the typed (parsed) data."""
+    units, _ = parse_units(inp.rubric, inp.rows, choices=inp.choices, public_service=inp.public_service,
+                           locate=inp.locate)
+    zero_ratio = Switches(inp.rubric, inp.choices).value("A4")
+    out = []
+    for unit in units:
+        v = unit.values
+        months = [v.get(f"volume_m{m:02d}") for m in range(1, 13)]
+        months = [m for m in months if m is not None]
+        total = sum((Decimal(m) for m in months), Decimal(0)) if months else None
+        returned, rectified = v.get("returned_issues"), v.get("rectified_issues")
+        if returned is None:
+            ratio = None
+        elif Decimal(returned) == 0:
+            ratio = float(zero_ratio)
+        else:
+            ratio = float(rectified or 0) / float(returned)
+        rates = v.get("concealment_rates") or ()
+        out.append({
+            "volume_total": None if total is None else (int(total) if total == total.to_integral_value() else float(total)),
+            "rectification_ratio": ratio,
+            "max_concealment": float(max(rates)) if rates else None,
+        })
+    return out
+
+
+def _engine_values(inp: Inputs, result: Result) -> dict[tuple[str, int, int], object]:
+    """(sheet, row, col) -> value for every formula cell the template puts in a workbook."""
+    lay = inp.layout
+    if [u.unit for u in result.units] != lay.units:
+        raise RuntimeError("计分结果的单位顺序与工作簿不一致")
+    values: dict[tuple[str, int, int], object] = {}
+    derived = _derived_values(inp)
+    for i, u in enumerate(result.units):
+        row = lay.unit_row(i)
+        for key in lay.summary_formulas(row, inp.choices):
+            values[(L.SUMMARY, row, lay.summary_columns[key])] = _summary_value(u, key)
+        for key, col in lay.derived_columns.items():
+            values[(L.DATA, row, col)] = derived[i][key]
+        for rule in inp.rubric.rules:
+            values[(L.SCORES, row, lay.score_columns[rule.id])] = _rule_value(u, rule)
+        values[(L.SCORES, row, lay.score_columns["applicable_max"])] = _number(u.applicable_max)
+        values[(L.SCORES, row, lay.score_columns["live_total"])] = _number(u.total)
+    return values
+
+
+def _is_formula(cell) -> bool:
+    return cell.data_type == "f" or isinstance(cell.value, (ArrayFormula, DataTableFormula))
+
+
+def _set_value(cell, value: object) -> None:
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # a text that starts with '=' stays text
+
+
+def _replace_formulas(src: Path, wb, inp: Inputs, result: Result) -> None:
+    """Every formula cell gets its value: the engine's for the template's formulas, else the cached one."""
+    import openpyxl
+
+    known = _engine_values(inp, result)
+    for (sheet, row, col), value in known.items():  # array formulas span cells that hold no formula of their own
+        _set_value(wb[sheet].cell(row, col), value)
+    cached = None
+    missing: list[str] = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if not _is_formula(cell):
+                    continue
+                if cached is None:
+                    cached = openpyxl.load_workbook(src, data_only=True, keep_links=False)
+                value = cached[ws.title][cell.coordinate].value
+                if value is None or (isinstance(value, str) and value in ERROR_CODES):
+                    missing.append(f"{ws.title}!{cell.coordinate}")
+                    continue
+                _set_value(cell, value)
+    if cached is not None:
+        cached.close()
+    if missing:
+        shown = "、".join(missing[:10]) + ("等" if len(missing) > 10 else "")
+        raise InputProblems([_refusal(
+            src, f"这些单元格是公式，但文件里没有它们的计算结果（或结果是错误值），导出无法写成数值：{shown}",
+            "请把这些单元格改为直接填写数值，或在 Excel 中打开并保存后再重算、导出", label="公式单元格",
+            value=f"{len(missing)} 个")])
+
+
+def _check_clean(src: Path, wb) -> None:
+    """No formula and no error value may be left anywhere (a guard: the code above must have replaced all)."""
+    bad = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if _is_formula(cell) or cell.data_type == "e":
+                    bad.append(f"{ws.title}!{cell.coordinate}")
+    if bad:
+        raise InputProblems([_refusal(src, "这些单元格仍是公式或错误值，不能导出：" + "、".join(bad[:10]),
+                                      "请改正后重算再导出", label="单元格", value=f"{len(bad)} 个")])
+
+
+def _restore_chart_styles(src: Path, wb) -> None:
+    """openpyxl reads charts back but drops their style number; put back what the source file says.
+
+    Charts are matched in order (chart1.xml, chart2.xml, ... against the worksheets' charts), which is how
+    openpyxl numbers the charts it writes; when the counts differ nothing is changed.
+    """
+    charts = [chart for ws in wb.worksheets for chart in ws._charts]
+    if not charts:
+        return
+    with zipfile.ZipFile(src) as zf:
+        parts = sorted((n for n in zf.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)),
+                       key=lambda n: int(re.search(r"(\d+)\.xml$", n).group(1)))
+        styles = []
+        for name in parts:
+            head = zf.read(name)[:4000].decode("utf-8", errors="replace")
+            m = re.search(r"<(?:\w+:)?style\s+val=\"(\d+)\"", head)
+            styles.append(int(m.group(1)) if m else None)
+    if len(styles) != len(charts):
+        return
+    for chart, style in zip(charts, styles):
+        if chart.style is None and style is not None and 1 <= style <= 48:
+            chart.style = style
+
+
+# ------------------------------------------------------------------------------------------------- printing
+PRINT_FOOTER = "&A　第 &P 页"
+"""Footer of every printed sheet: one PDF holds every unit's 考评表, so each sheet numbers its own pages
+(LibreOffice's page total &N would count the whole PDF) and names itself, for a page that gets separated."""
+_FOOTER_ROOM = 0.35  # inches between the bottom margin and the footer line: LibreOffice clips a smaller footer
+
+
+def _print_copy(wb, inp: Inputs):
+    """The values-only workbook cut to what is printed: each unit's 考评表, then 汇总 (wb is changed).
+
+    Each sheet's own print setup (A4 landscape, fit to width, repeated title rows, print area, margins) is
+    kept; only the page numbering restarts per sheet, and a footer too close to the bottom margin for
+    LibreOffice (which gives the footer just the space between the two) is moved down.
+    """
+    keep = [L.form_sheet_name(u) for u in inp.layout.units] + [L.SUMMARY]
+    for ws in list(wb.worksheets):
+        if ws.title not in keep:
+            wb.remove(ws)
+    order = {name: i for i, name in enumerate(keep)}
+    wb._sheets.sort(key=lambda ws: order[ws.title])
+    wb.active = 0
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = ws is wb.worksheets[0]  # several selected sheets: LibreOffice prints only those
+        ws.page_setup.useFirstPageNumber = True
+        ws.page_setup.firstPageNumber = 1
+        ws.oddFooter.center.text = PRINT_FOOTER
+        margins = ws.page_margins
+        if margins.footer is not None and margins.bottom is not None and margins.bottom - margins.footer < _FOOTER_ROOM:
+            margins.footer = round(max(0.1, margins.bottom - _FOOTER_ROOM), 2)
+        if margins.header is not None and margins.top is not None and margins.top - margins.header < _FOOTER_ROOM:
+            margins.header = round(max(0.1, margins.top - _FOOTER_ROOM), 2)
+    wb.properties.title = inp.rubric.document["attachment"]  # the PDF's title
+    wb.properties.subject = f"{inp.rubric.document['number']} {inp.rubric.document['title']}"
+    return wb
