@@ -505,7 +505,10 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
     cols = lay.summary_columns
     base_ids = [r.id for r in rubric.base_rules]
     first = L.FIRST_ROW
-    book.write(L.SUMMARY, first, cols[base_ids[0]], [[_f(u.rules[rid]) for rid in base_ids] for u in units])
+    # 汇总's native sums must add what the engine adds: rounded rule scores, or exact ones (decisions A9)
+    exact = inp.choices.get("A9") == "end_only"
+    rule_value = (lambda x: None if x is None else float(x)) if exact else _f
+    book.write(L.SUMMARY, first, cols[base_ids[0]], [[rule_value(u.rules[rid]) for rid in base_ids] for u in units])
     for key, get in (("bonus", lambda u: _f(u.bonus)), ("deduction", lambda u: _f(u.deduction)),
                      ("self_total", lambda u: _f(u.self_total)), ("adjustment", lambda u: _f(u.adjustment)),
                      ("adjustment_reason", lambda u: u.adjustment_reason or None)):
@@ -558,6 +561,8 @@ def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
         c = lay.score_columns[rule_id]
         ref = f"{L.col_letter(c)}{L.FIRST_ROW}:{L.col_letter(c)}{lay.last_row}"
         book.write_array_formula(L.SCORES, ref, formula)
+    book.write_formulas(L.SCORES, L.FIRST_ROW, lay.score_columns["applicable_max"],
+                        [[lay.applicable_max_formula(lay.unit_row(i), choices)] for i in range(len(lay.units))])
     book.write_formulas(L.SCORES, L.FIRST_ROW, lay.score_columns["live_total"],
                         [[lay.live_total_formula(lay.unit_row(i), choices)] for i in range(len(lay.units))])
     for i in range(len(lay.units)):
