@@ -143,14 +143,14 @@ def cmd_demo(args) -> int:
 
 def cmd_export(args) -> int:
     from .export import export
-    from .office import OfficeMissing
+    from .office import OfficeError
     from .scoring import InputProblems
 
     try:
         written = export(Path(args.workbook), Path(args.output) if args.output else None, pdf=args.pdf)
     except InputProblems as exc:
         return _fail_input(exc.problems)
-    except OfficeMissing as exc:
+    except OfficeError as exc:  # LibreOffice missing or failing: its own Chinese message, no traceback
         print(str(exc), file=sys.stderr)
         return EXIT_FAILED
     for path in written:
