@@ -333,7 +333,7 @@ def test_score_sheet_array_formulas_cover_exactly_the_unit_rows(wb):
         for c in row:
             if isinstance(c.value, ArrayFormula):
                 arrays[c.coordinate] = c.value
-    assert len(arrays) == len(RUBRIC.rules)
+    assert len(arrays) == len(RUBRIC.rules) + 1  # one per rule column, and the live total
     for rule in RUBRIC.rules:
         col = LAY.score_columns[rule.id]
         letter = col_letter(col)
@@ -353,7 +353,10 @@ def test_score_sheet_array_formulas_cover_exactly_the_unit_rows(wb):
         row = LAY.unit_row(i)
         assert ws.cell(row, 1).value == unit
         assert ws.cell(row, LAY.score_columns["applicable_max"]).value == LAY.applicable_max_formula(row, RUBRIC.default_choices)
-        assert ws.cell(row, LAY.score_columns["live_total"]).value == LAY.live_total_formula(row, CHOICES)
+        if row == L.FIRST_ROW:  # one array formula scores every unit's live total
+            live = ws.cell(row, LAY.score_columns["live_total"]).value
+            assert isinstance(live, ArrayFormula) and live.ref == LAY.live_total_ref()
+            assert live.text == LAY.live_total_formula(CHOICES)
 
 
 # --------------------------------------------------------------------------------------- 考评表

@@ -120,6 +120,12 @@ class OpenpyxlBook(Book):
         self.wb = workbook if workbook is not None else openpyxl.load_workbook(self.path, keep_vba=False)
         self._cached = values
         self._kept: dict[tuple[str, int, int], object] = {}  # formula results read, to be saved again
+        # openpyxl finds a sheet by name by scanning every sheet: with one 考评表 per unit that made recompute
+        # quadratic in the number of units (BENCHMARKS.md); the sheets never change while we work
+        self._sheets = {ws.title: ws for ws in self.wb.worksheets}
+
+    def _ws(self, sheet: str):
+        return self._sheets[sheet]
 
     @property
     def sheet_names(self) -> list[str]:
@@ -130,7 +136,7 @@ class OpenpyxlBook(Book):
         text: what decides is the cell's type, not its first character."""
         from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-        ws = self.wb[sheet]
+        ws = self._ws(sheet)
         cells: dict[tuple[int, int], object] = {}
         max_row = 0
         # the sheet's own cell store (openpyxl keeps it sparse); iter_rows would create every cell of the
@@ -166,20 +172,20 @@ class OpenpyxlBook(Book):
         return value
 
     def hidden_rows(self, sheet: str) -> set[int]:
-        return {r for r, dim in self.wb[sheet].row_dimensions.items() if dim.hidden}
+        return {r for r, dim in self._ws(sheet).row_dimensions.items() if dim.hidden}
 
     def hidden_columns(self, sheet: str) -> set[int]:
         from openpyxl.utils import column_index_from_string
 
         out: set[int] = set()
-        for letter, dim in self.wb[sheet].column_dimensions.items():
+        for letter, dim in self._ws(sheet).column_dimensions.items():
             if dim.hidden:
                 first = dim.min or column_index_from_string(letter)
                 out.update(range(first, (dim.max or first) + 1))
         return out
 
     def merged_ranges(self, sheet: str) -> list[tuple[int, int, int, int]]:
-        return [(r.min_row, r.min_col, r.max_row, r.max_col) for r in self.wb[sheet].merged_cells.ranges]
+        return [(r.min_row, r.min_col, r.max_row, r.max_col) for r in self._ws(sheet).merged_cells.ranges]
 
     def _cell_style_safe_set(self, ws, row: int, col: int, value: object, as_formula: bool) -> None:
         cell = ws.cell(row=row, column=col)
@@ -190,13 +196,13 @@ class OpenpyxlBook(Book):
             cell.data_type = "s"  # text that looks like a formula stays text
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[object]]) -> None:
-        ws = self.wb[sheet]
+        ws = self._ws(sheet)
         for i, values in enumerate(block):
             for j, value in enumerate(values):
                 self._cell_style_safe_set(ws, row + i, col + j, value, as_formula=False)
 
     def write_formulas(self, sheet: str, row: int, col: int, block: Sequence[Sequence[str]]) -> None:
-        ws = self.wb[sheet]
+        ws = self._ws(sheet)
         for i, values in enumerate(block):
             for j, value in enumerate(values):
                 self._cell_style_safe_set(ws, row + i, col + j, value, as_formula=True)
@@ -204,7 +210,7 @@ class OpenpyxlBook(Book):
     def write_array_formula(self, sheet: str, ref: str, formula: str) -> None:
         from openpyxl.worksheet.formula import ArrayFormula
 
-        ws = self.wb[sheet]
+        ws = self._ws(sheet)
         min_col, min_row, max_col, max_row = range_boundaries(ref)
         for r in range(min_row, max_row + 1):
             for c in range(min_col, max_col + 1):
@@ -214,7 +220,7 @@ class OpenpyxlBook(Book):
     def formula_at(self, sheet: str, row: int, col: int) -> str | None:
         from openpyxl.worksheet.formula import ArrayFormula
 
-        v = self.wb[sheet].cell(row=row, column=col).value
+        v = self._ws(sheet).cell(row=row, column=col).value
         if isinstance(v, ArrayFormula):
             return v.text
         if isinstance(v, str) and v.startswith("="):

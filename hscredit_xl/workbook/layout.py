@@ -280,20 +280,38 @@ class Layout:
             out[rule.id] = "=" + formula
         return out
 
-    def live_total_formula(self, row: int, choices: dict[str, str]) -> str:
+    def live_total_formula(self, choices: dict[str, str]) -> str:
+        """计分's live total for every unit in one array formula (one HS_TOTAL call, however many units).
+
+        Each unit's base is its row sum of the base-rule columns, MMULT with a column of ones (SUM would add
+        the whole block); blank scores count as 0.
+        """
         c = {k: col_letter(v) for k, v in self.score_columns.items()}
+        first, last = FIRST_ROW, self.last_row
+
+        def block(col_from: str, col_to: str) -> str:
+            return f"${col_from}${first}:${col_to}${last}"
+
+        def numbers(rng: str) -> str:
+            return f"IF(ISNUMBER({rng}),{rng},0)"
+
         base_cols = [c[r.id] for r in self.rubric.base_rules]
-        bonus = "+".join(f"N({c[r.id]}{row})" for r in self.rubric.rules if r.role == "bonus")
-        deduction = "+".join(f"N({c[r.id]}{row})" for r in self.rubric.rules if r.role == "deduction")
-        base = f"SUM({base_cols[0]}{row}:{base_cols[-1]}{row})"
+        ones = f"TRANSPOSE(COLUMN(${base_cols[0]}${HEADER_ROW}:${base_cols[-1]}${HEADER_ROW})^0)"
+        base = f"MMULT({numbers(block(base_cols[0], base_cols[-1]))},{ones})"
+        bonus = "+".join(numbers(block(c[r.id], c[r.id])) for r in self.rubric.rules if r.role == "bonus")
+        deduction = "+".join(numbers(block(c[r.id], c[r.id])) for r in self.rubric.rules if r.role == "deduction")
         full = _num(self.rubric.totals["full"])
         if choices["A5"] == "prorate":
-            scaled = f"HS_PRORATE({base},{c['applicable_max']}{row},{full})"
+            scaled = f"HS_PRORATE({base},{block(c['applicable_max'], c['applicable_max'])},{full})"
             if choices["A9"] == "per_rule":
                 scaled = f"ROUND({scaled},2)"
         else:
             scaled = base
         return f"=HS_TOTAL({scaled},{bonus},{deduction},{_num(self.rubric.totals['cap'])})"
+
+    def live_total_ref(self) -> str:
+        col = col_letter(self.score_columns["live_total"])
+        return f"{col}{FIRST_ROW}:{col}{self.last_row}"
 
     def applicable_max_formula(self, row: int, choices: dict[str, str]) -> str:
         """计分's applicable maximum: the rules that apply to the unit (decisions A5)."""

@@ -563,8 +563,7 @@ def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
         book.write_array_formula(L.SCORES, ref, formula)
     book.write_formulas(L.SCORES, L.FIRST_ROW, lay.score_columns["applicable_max"],
                         [[lay.applicable_max_formula(lay.unit_row(i), choices)] for i in range(len(lay.units))])
-    book.write_formulas(L.SCORES, L.FIRST_ROW, lay.score_columns["live_total"],
-                        [[lay.live_total_formula(lay.unit_row(i), choices)] for i in range(len(lay.units))])
+    book.write_array_formula(L.SCORES, lay.live_total_ref(), lay.live_total_formula(choices))
     for i in range(len(lay.units)):
         r = lay.unit_row(i)
         for key, formula in lay.summary_formulas(r, choices).items():

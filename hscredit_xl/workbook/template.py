@@ -480,7 +480,9 @@ class _Builder:
         for i in range(len(lay.units)):
             row = lay.unit_row(i)
             _formula(ws, row, lay.score_columns["applicable_max"], lay.applicable_max_formula(row, self.choices), "0.##")
-            _formula(ws, row, lay.score_columns["live_total"], lay.live_total_formula(row, self.choices), "0.00")
+            _computed(ws, row, lay.score_columns["live_total"], "0.00")
+        ws.cell(first, lay.score_columns["live_total"]).value = ArrayFormula(lay.live_total_ref(),
+                                                                            lay.live_total_formula(self.choices))
         ws.column_dimensions[col_letter(lay.score_columns["applicable_max"])].width = 10
         ws.column_dimensions[col_letter(lay.score_columns["live_total"])].width = 12
         ws.column_dimensions["A"].width = max(14, *(_width(u) + 2 for u in lay.units))
