@@ -105,9 +105,12 @@ def _value(book: Book, grid: Grid, sheet: str, row: int, col: int, inp: Inputs |
     return v
 
 
-def _common_error(raw: object) -> BadValue | None:
+def _parse_cell(raw: object, parse):
+    """A typed cell through a parser; an Excel error value or a date is refused first. None stays None."""
     found = ValueParser._common(raw)
-    return BadValue(*found) if found else None
+    if found:
+        raise BadValue(*found)
+    return None if raw is None else parse(raw)
 
 
 def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
@@ -185,10 +188,7 @@ def _read_settings_units(book: Book, inp: Inputs) -> tuple[list[str], list[bool]
         seen.setdefault(key, row)
         raw = _value(book, grid, L.SETTINGS, row, 2, inp, name, "参加1.3考核")
         try:
-            common = _common_error(raw)
-            if common:
-                raise common
-            flag = parser.flag(raw) if raw is not None else None
+            flag = _parse_cell(raw, parser.flag)
         except BadValue as exc:
             inp.error(name, _at(L.SETTINGS, row, 2), "参加1.3考核", raw, exc.expected, exc.hint)
             flag = False
@@ -226,10 +226,7 @@ def _read_switches_and_weights(book: Book, inp: Inputs) -> None:
     for name, row in lay.weight_rows.items():
         raw = _value(book, grid, L.SETTINGS, row, 2, inp, "", f"{name}权重")
         try:
-            common = _common_error(raw)
-            if common:
-                raise common
-            weight = parser.number(raw) if raw is not None else None
+            weight = _parse_cell(raw, parser.number)
         except BadValue as exc:
             inp.error("", _at(L.SETTINGS, row, 2), f"{name}权重", raw, exc.expected, exc.hint)
             continue
@@ -347,10 +344,7 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
             inp.error(unit, _at(L.CONCEALMENT, row, 3), label, raw, "不能为空，应为 0%～100% 之间的比率")
             continue
         try:
-            common = _common_error(raw)
-            if common:
-                raise common
-            rate, warning = parser.rate(raw)
+            rate, warning = _parse_cell(raw, parser.rate)
         except BadValue as exc:
             inp.error(unit, _at(L.CONCEALMENT, row, 3), label, raw, exc.expected, exc.hint)
             continue
