@@ -154,7 +154,12 @@ class ValueParser:
         return d
 
     def count(self, raw: object) -> int:
-        d = self.number(raw)
+        try:
+            d = self.number(raw)
+        except BadValue as exc:
+            if exc.expected == "应为数值":  # say what kind of number: a whole count
+                raise BadValue("应为不小于 0 的整数（条数、个数）", exc.hint) from None
+            raise
         if d != d.to_integral_value():
             raise BadValue("应为整数（条数、个数不能有小数）")
         if d < 0:

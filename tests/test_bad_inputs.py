@@ -500,7 +500,7 @@ CONCEALMENT_HEADERS = f"{L.CONCEALMENT}!A{L.HEADER_ROW}"
 CATALOGUE: list[Case] = [
     # ---------------------------------------------------------------------------------- data files (CSV)
     Case("csv-text-in-number", "text in a number cell", "csv", csv_set("黄石港区", "objections", "很多"),
-         ("黄石港区", "objections", "「很多」", "应为数值")),
+         ("黄石港区", "objections", "「很多」", "应为不小于 0 的整数")),
     Case("csv-rate-85", "a rate typed as 85 where 85 % was meant", "csv", csv_set("阳新县", "dec_late_rate", "85"),
          ("阳新县", "dec_late_rate", "「85」", "0%～100%", "是否应为 85%？")),
     Case("csv-rate-above-100", "a rate above 100 %", "csv", csv_set("大冶市", "dec_pass_rate", "120%"),
@@ -518,7 +518,7 @@ CATALOGUE: list[Case] = [
     Case("csv-na", "an Excel error value #N/A", "csv", csv_set("下陆区", "dec_pass_rate", "#N/A"),
          ("下陆区", "dec_pass_rate", "「#N/A」", "Excel 错误值")),
     Case("csv-date", "a date where a count belongs", "csv", csv_set("阳新县", "volume_m05", "2020-05-31"),
-         ("阳新县", "volume_m05", "「2020-05-31」", "应为数值")),
+         ("阳新县", "volume_m05", "「2020-05-31」", "应为不小于 0 的整数")),
     Case("csv-huge", "a huge number", "csv", csv_set("大冶市", "volume_m01", "1e20"),
          ("大冶市", "volume_m01", "「1e20」", "数值过大")),
     Case("csv-nan", "NaN", "csv", csv_set("黄石港区", "spotcheck_score", "NaN"),
@@ -571,7 +571,7 @@ CATALOGUE: list[Case] = [
 
     # ---------------------------------------------------------------------------------- typed cells (recompute)
     Case("cell-text-in-number", "text in a number cell", "cell", cell_set(data_ref("黄石港区", "objections"), "很多"),
-         ("黄石港区", data_ref("黄石港区", "objections"), "「很多」", "应为数值")),
+         ("黄石港区", data_ref("黄石港区", "objections"), "「很多」", "应为不小于 0 的整数")),
     Case("cell-rate-85", "a rate typed as 85 where 85 % was meant", "cell",
          cell_set(data_ref("大冶市", "dec_pass_rate"), 85),
          ("大冶市", data_ref("大冶市", "dec_pass_rate"), "「85」", "是否应为 85%？")),
@@ -705,7 +705,7 @@ CATALOGUE: list[Case] = [
          ("blank.xlsx", "没有任何单位的数据")),
     Case("merge-bad-value", "a bad value in a unit file", "merge",
          unit_file("阳新县", cell_set(data_ref("阳新县", "objections"), "很多")),
-         ("阳新县", f"阳新县-自评.xlsx：{data_ref('阳新县', 'objections')}", "「很多」", "应为数值")),
+         ("阳新县", f"阳新县-自评.xlsx：{data_ref('阳新县', 'objections')}", "「很多」", "应为不小于 0 的整数")),
     Case("merge-rate-85", "85 for 85 % in a unit file", "merge",
          unit_file("阳新县", cell_set(data_ref("阳新县", "dec_pass_rate"), 85)),
          ("阳新县", data_ref("阳新县", "dec_pass_rate"), "「85」", "是否应为 85%？")),
