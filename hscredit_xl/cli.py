@@ -10,6 +10,28 @@ from . import __version__
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
+# argparse's own words (usage, headings, its error messages), in Chinese like the rest of the command
+_ARGPARSE_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "参数",
+    "options": "选项",
+    "show this help message and exit": "显示本帮助并退出",
+    "show program's version number and exit": "显示版本号并退出",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的命令：%(value)r（可选：%(choices)s）",
+    "expected one argument": "需要一个值",
+    "argument %(argument_name)s: %(message)s": "%(message)s",
+}
+
+
+def _zh(text: str) -> str:
+    return _ARGPARSE_ZH.get(text, text)
+
+
+argparse._ = _zh  # argparse looks its words up through this module-level gettext alias
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own exit code 2 would read as "bad input data"
         self.print_usage(sys.stderr)
