@@ -602,3 +602,9 @@ def test_atomic_save_replaces_and_keeps_the_mode(tmp_path):
     assert openpyxl.load_workbook(target).sheetnames[0] == L.GUIDE
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
+
+
+def test_data_sheet_prints_unit_names_and_headers_on_every_page(wb):
+    ws = wb[L.DATA]
+    assert ws.print_title_cols == "$A:$A"
+    assert ws.print_title_rows == f"${L.DATA_RULE_ROW}:${L.DATA_KEY_ROW}"

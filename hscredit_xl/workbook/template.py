@@ -407,6 +407,9 @@ class _Builder:
         ws.column_dimensions["A"].width = max(14, *(_width(u) + 2 for u in lay.units))
         ws.freeze_panes = f"B{L.FIRST_ROW}"
         _landscape(ws, fit_width=False)
+        # printed across several pages: every page shows the unit names and the column headers
+        ws.print_title_cols = "A:A"
+        ws.print_title_rows = f"{L.DATA_RULE_ROW}:{L.DATA_KEY_ROW}"
         _protect(ws)
 
     # ------------------------------------------------------------------------------------------- 瞒报率明细
