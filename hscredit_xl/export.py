@@ -35,10 +35,8 @@ files are first made in a temporary folder and then each replaces its target ato
 """
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -52,7 +50,7 @@ from .office import ERROR_CODES, find_soffice, to_pdf
 from .scoring import InputProblems
 from .workbook import layout as L
 from .workbook.atomic import atomic_output
-from .workbook.book import OpenpyxlBook
+from .workbook.book import OpenpyxlBook, restore_chart_styles
 from .workbook.recompute import Inputs, parse_stamp, read_inputs, score_inputs, write_results
 from .workbook.safety import open_untrusted
 
@@ -104,7 +102,7 @@ def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False) -> li
     _replace_formulas(src, wb, inp, result)
     score_sig = _coords(inp.layout.score_signature_cell)
     wb[L.SCORES].cell(*score_sig).value = SCORES_NOTE  # recompute of a 报送版 rewrites every formula
-    _restore_chart_styles(src, wb)
+    restore_chart_styles(src, wb)
     wb.calculation.fullCalcOnLoad = False  # nothing to calculate: opening must not mark the file changed
     _check_clean(src, wb)
 
@@ -294,30 +292,6 @@ def _check_clean(src: Path, wb) -> None:
     if bad:
         raise InputProblems([_refusal(src, "这些单元格仍是公式或错误值，不能导出：" + "、".join(bad[:10]),
                                       "请改正后重算再导出", label="单元格", value=f"{len(bad)} 个")])
-
-
-def _restore_chart_styles(src: Path, wb) -> None:
-    """openpyxl reads charts back but drops their style number; put back what the source file says.
-
-    Charts are matched in order (chart1.xml, chart2.xml, ... against the worksheets' charts), which is how
-    openpyxl numbers the charts it writes; when the counts differ nothing is changed.
-    """
-    charts = [chart for ws in wb.worksheets for chart in ws._charts]
-    if not charts:
-        return
-    with zipfile.ZipFile(src) as zf:
-        parts = sorted((n for n in zf.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)),
-                       key=lambda n: int(re.search(r"(\d+)\.xml$", n).group(1)))
-        styles = []
-        for name in parts:
-            head = zf.read(name)[:4000].decode("utf-8", errors="replace")
-            m = re.search(r"<(?:\w+:)?style\s+val=\"(\d+)\"", head)
-            styles.append(int(m.group(1)) if m else None)
-    if len(styles) != len(charts):
-        return
-    for chart, style in zip(charts, styles):
-        if chart.style is None and style is not None and 1 <= style <= 48:
-            chart.style = style
 
 
 # ------------------------------------------------------------------------------------------------- printing

@@ -21,7 +21,7 @@ from hscredit_xl.office import OfficeError, OfficeMissing
 from hscredit_xl.rubric import load_rubric
 from hscredit_xl.scoring import InputProblems
 from hscredit_xl.workbook import layout as L
-from hscredit_xl.workbook.book import OpenpyxlBook
+from hscredit_xl.workbook.book import OpenpyxlBook, restore_chart_styles
 from hscredit_xl.workbook.demo import build_scored_sample, sample_path
 from hscredit_xl.workbook.fill import fill_book
 from hscredit_xl.workbook.layout import Layout, form_sheet_name
@@ -279,7 +279,7 @@ def test_chart_style_dropped_by_openpyxl_is_restored(tmp_path):
     path, _ = build_scored_sample(tmp_path / "demo.xlsx")  # written straight from the generator: style kept
     wb = openpyxl.load_workbook(path)
     assert wb[L.SUMMARY]._charts[0].style is None  # openpyxl does not read it back
-    export_module._restore_chart_styles(path, wb)
+    restore_chart_styles(path, wb)
     style = wb[L.SUMMARY]._charts[0].style
     with zipfile.ZipFile(path) as zf:
         assert f'<style val="{int(style)}"' in zf.read("xl/charts/chart1.xml").decode()

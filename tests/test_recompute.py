@@ -211,3 +211,15 @@ def test_a_file_that_is_not_a_workbook_is_refused_with_a_message(tmp_path):
     done = run("recompute", str(path))
     assert done.returncode == 2
     assert "不是 .xlsx 工作簿" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_recompute_keeps_the_chart_style(scored, tmp_path):
+    import re
+    import zipfile
+
+    again = tmp_path / "again.xlsx"
+    assert run("recompute", str(scored), "-o", str(again)).returncode == 0
+    for path in (scored, again):  # openpyxl drops <c:style> when it reads a chart; the save puts it back
+        with zipfile.ZipFile(path) as zf:
+            chart = zf.read("xl/charts/chart1.xml").decode("utf-8")
+        assert re.search(r'<(?:\w+:)?style val="10"', chart), path.name

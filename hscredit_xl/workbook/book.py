@@ -7,6 +7,7 @@ milliseconds). Text that starts with = + - @ is always written as text, never as
 from __future__ import annotations
 
 import re
+import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -236,6 +237,8 @@ class OpenpyxlBook(Book):
         from .atomic import atomic_output, save_workbook_atomic
 
         target = Path(target or self.path)
+        if self.path.is_file():  # openpyxl dropped the chart styles when it read the file: put them back
+            restore_chart_styles(self.path, self.wb)
         if not self._kept:
             return save_workbook_atomic(self.wb, target)
         buffer = io.BytesIO()
@@ -398,3 +401,27 @@ def with_cached_values(data: bytes, values: dict[tuple[str, int, int], object]) 
                     member = text.encode("utf-8")
                 new.writestr(info, member)
     return out.getvalue()
+
+
+def restore_chart_styles(src: Path, wb) -> None:
+    """openpyxl reads charts back but drops their style number; put back what the source file says.
+
+    Charts are matched in order (chart1.xml, chart2.xml, ... against the worksheets' charts), which is how
+    openpyxl numbers the charts it writes; when the counts differ nothing is changed.
+    """
+    charts = [chart for ws in wb.worksheets for chart in ws._charts]
+    if not charts:
+        return
+    with zipfile.ZipFile(src) as zf:
+        parts = sorted((n for n in zf.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)),
+                       key=lambda n: int(re.search(r"(\d+)\.xml$", n).group(1)))
+        styles = []
+        for name in parts:
+            head = zf.read(name)[:4000].decode("utf-8", errors="replace")
+            m = re.search(r"<(?:\w+:)?style\s+val=\"(\d+)\"", head)
+            styles.append(int(m.group(1)) if m else None)
+    if len(styles) != len(charts):
+        return
+    for chart, style in zip(charts, styles):
+        if chart.style is None and style is not None and 1 <= style <= 48:
+            chart.style = style
