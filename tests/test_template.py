@@ -608,3 +608,22 @@ def test_data_sheet_prints_unit_names_and_headers_on_every_page(wb):
     ws = wb[L.DATA]
     assert ws.print_title_cols == "$A:$A"
     assert ws.print_title_rows == f"${L.DATA_RULE_ROW}:${L.DATA_KEY_ROW}"
+
+
+def test_a_temp_file_left_by_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    import os
+    import time
+
+    from hscredit_xl.workbook.atomic import STALE_SECONDS, save_workbook_atomic
+
+    target = tmp_path / "book.xlsx"
+    old = tmp_path / ".book.xlsx.abc123.tmp"
+    fresh = tmp_path / ".book.xlsx.def456.tmp"  # perhaps another save running right now: left alone
+    other = tmp_path / ".other.xlsx.abc123.tmp"
+    for leftover in (old, fresh, other):
+        leftover.write_bytes(b"half a file")
+    long_ago = time.time() - STALE_SECONDS - 60
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    save_workbook_atomic(openpyxl.Workbook(), target)
+    assert not old.exists() and fresh.exists() and other.exists() and target.exists()

@@ -6,13 +6,32 @@ error while saving, a full disk, Ctrl-C -- the temporary file is removed and the
 """
 from __future__ import annotations
 
+import glob
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+
+STALE_SECONDS = 15 * 60  # no save of ours takes this long: an older temp file is left by a killed process
+
+
+def remove_stale_temporaries(target: Path, now: float | None = None) -> list[Path]:
+    """Temp files of ``target`` that a killed process left behind (a kill can't run our clean-up)."""
+    now = time.time() if now is None else now
+    removed = []
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()
+                removed.append(leftover)
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
 
 
 @contextmanager
@@ -20,6 +39,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     """Yield a binary file to write; on a clean exit it replaces ``path``, on an exception it vanishes."""
     target = Path(path)
     folder = target.parent
+    remove_stale_temporaries(target)
     mode = _mode_for(target)
     tmp = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.", suffix=".tmp", delete=False)
     tmp_path = Path(tmp.name)
