@@ -89,9 +89,7 @@ def cmd_fill(args) -> int:
     rows, problems = read_rows(Path(args.data), load_rubric())
     try:
         book = _open_book(args.workbook)
-        if any(p.level == "error" for p in problems):
-            raise InputProblems(problems)
-        found = fill_book(book, rows, problems)
+        found = fill_book(book, rows, problems)  # problems of the data file itself stop it before any write
     except InputProblems as exc:
         return _fail_input(exc.problems)
     out = book.save(Path(args.output or args.workbook))
@@ -153,11 +151,10 @@ def cmd_merge(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from .report import ranking_table
     from .workbook.demo import run_demo
 
     out, result = run_demo(Path(args.output))
-    from .report import ranking_table
-
     print(ranking_table(result))
     print(f"\n示例工作簿（已填入六个单位的示例数据并重算）：{out}")
     return EXIT_OK

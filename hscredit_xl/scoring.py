@@ -44,9 +44,7 @@ def score_file(path: Path, rubric: Rubric | None = None) -> Result:
     # the file's shape problems and every value problem are listed together; a column missing from the
     # header is said once there, not again for every unit
     missing = {p.value for p in problems if p.label == "表头" and p.expected.startswith("缺少")}
-    units_problems: list[Problem] = []
     try:
         return score_rows(rows, rubric, problems=problems)
     except InputProblems as exc:
-        units_problems = [p for p in exc.problems if p.field not in missing or p in problems]
-    raise InputProblems(units_problems)
+        raise InputProblems([p for p in exc.problems if p.field not in missing or p in problems]) from None

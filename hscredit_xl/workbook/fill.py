@@ -63,9 +63,9 @@ def _write_unit(book: Book, lay: L.Layout, i: int, unit: UnitInput) -> None:
     book.write(L.DATA, row, lay.data_columns[0].col, [block])
     sheet = form_sheet_name(lay.units[i])
     rule_ids = [r.id for r in lay.rubric.rules]
-    book.write(sheet, lay.form_rows[rule_ids[0]], 8,
+    book.write(sheet, lay.form_rows[rule_ids[0]], L.FORM_COLUMNS["self"],
                [[_cell_value(unit.self_scores.get(rid))] for rid in rule_ids])
-    book.write(sheet, lay.form_total_rows["total"], 8, [[_cell_value(unit.self_scores.get("total"))]])
+    book.write(sheet, lay.form_total_rows["total"], L.FORM_COLUMNS["self"], [[_cell_value(unit.self_scores.get("total"))]])
 
 
 def _write_concealment(book: Book, lay: L.Layout, targets: dict[int, UnitInput]) -> None:

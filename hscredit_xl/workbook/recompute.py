@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .. import __version__
-from ..engine import Result, Switches
+from ..engine import Result
 from ..inputs import (ERROR, WARNING, BadValue, Problem, UncomputedFormula, ValueParser, normalize_unit_name,
                       shown)
 from ..kinds import round_half_up
@@ -320,8 +320,6 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
     index = {normalize_unit_name(u): i for i, u in enumerate(lay.units)}
     parser = ValueParser(inp.choices.get("A8", "reject"))
     hidden = book.hidden_rows(L.CONCEALMENT)
-    rates: dict[int, list[Decimal]] = {i: [] for i in range(len(lay.units))}
-    first_row: dict[int, int] = {}
     for row in range(L.FIRST_ROW, grid.max_row + 1):
         unit_raw = _value(book, grid, L.CONCEALMENT, row, 1, inp, "", "单位")
         dept = _value(book, grid, L.CONCEALMENT, row, 2, inp, "", "被抽查部门")
@@ -336,7 +334,7 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
             continue
         unit = lay.units[i]
         label = f"瞒报率（{shown(dept)}）"
-        first_row.setdefault(i, row)
+        inp.concealment_first.setdefault(i, row)
         if row in hidden:
             inp.warn(unit, _at(L.CONCEALMENT, row, 1), "隐藏行", shown(dept), "该瞒报率所在的行被隐藏；隐藏行的数据照常计分",
                      "请取消隐藏，核对该行数据")
@@ -349,15 +347,14 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
             inp.error(unit, _at(L.CONCEALMENT, row, 3), label, raw, exc.expected, exc.hint)
             continue
         if warning:
-            inp.problems.append(Problem(WARNING, unit, _at(L.CONCEALMENT, row, 3), "瞒报率", shown(raw), warning))
+            inp.warn(unit, _at(L.CONCEALMENT, row, 3), "瞒报率", raw, warning)
         if isinstance(dept, UncomputedFormula):
             inp.error(unit, _at(L.CONCEALMENT, row, 2), "被抽查部门", dept, *ValueParser._common(dept))
             continue
-        rates[i].append(rate)
         inp.concealment.append(ConcealmentRow(row, i, dept, rate))
-    inp.concealment_first = dict(first_row)
+    first_row = inp.concealment_first
     for i in range(len(lay.units)):
-        inp.rows[i]["concealment_rates"] = tuple(rates[i]) or None
+        inp.rows[i]["concealment_rates"] = tuple(c.rate for c in inp.concealment if c.unit == i) or None
         inp.locations[(i, "concealment_rates")] = (
             _at(L.CONCEALMENT, first_row[i], 3) if i in first_row else f"{L.CONCEALMENT}（没有「{lay.units[i]}」的行）")
 
@@ -539,7 +536,7 @@ def _write_form(book: Book, lay: Layout, rubric: Rubric, u, stamp: str) -> None:
             score = u.rules[rule.id]
             values.append("不参加考核" if score is None else _f(score))
     values += [_f(u.base), _f(u.base_scaled), _f(u.total)]
-    book.write(sheet, lay.form_rows[rubric.rules[0].id], 9, [[v] for v in values])
+    book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], [[v] for v in values])
     stamp_row = getattr(lay, "form_stamp_row", None)
     if stamp_row:
         book.write(sheet, stamp_row, 1, [[stamp]])
