@@ -1,7 +1,7 @@
 """hscredit_xl.office: LibreOffice headless as an independent check, and looking at the printed pages.
 
-LibreOffice runs cost about a second each: every workbook here is converted once, in a
-module-scoped fixture, and the tests share the result.
+LibreOffice runs cost about 2 s of CPU each: every workbook here is converted once per session, through
+conftest's ``libreoffice`` fixture, and the tests share the result.
 """
 from __future__ import annotations
 
@@ -122,10 +122,13 @@ def make_print_workbook(path: Path) -> Path:
 # ------------------------------------------------------------------------------------------ shared runs
 
 
-@pytest.fixture(scope="module")
-def recalculated(soffice, tmp_path_factory):
+@pytest.fixture
+def recalculated(libreoffice):
     """The formula workbook (Chinese file name, stale cached values, a leftover lock file) after recalculate."""
-    folder = tmp_path_factory.mktemp("recalc")
+    return libreoffice.run("office:formula-workbook", _recalculate_formula_workbook)
+
+
+def _recalculate_formula_workbook(folder: Path) -> dict:
     src = make_formula_workbook(folder / "考评表 2020.xlsx")
     lock = folder / f".~lock.{src.name}#"
     lock.write_text(",某人,某机器,01.01.2020 10:00,file:///tmp;\n", encoding="utf-8")
@@ -136,9 +139,12 @@ def recalculated(soffice, tmp_path_factory):
     return {"src": src, "before": before, "dst": dst, "seconds": seconds, "lock": lock}
 
 
-@pytest.fixture(scope="module")
-def printed(soffice, poppler, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("print")
+@pytest.fixture
+def printed(libreoffice, poppler):
+    return libreoffice.run("office:print-workbook", _print_workbook)
+
+
+def _print_workbook(folder: Path) -> dict:
     src = make_print_workbook(folder / "scored.xlsx")
     t0 = time.perf_counter()
     pdf = office.to_pdf(src, folder / "scored.pdf")
