@@ -36,6 +36,8 @@ def _pp_value(expression: str, constants: dict) -> object:
             python.append("!=")
         elif token.lower() in ("and", "or", "not"):
             python.append(token.lower())
+        elif token.lower() in ("true", "false"):
+            python.append(token.capitalize())
         elif token.isdigit() or token in "()<>" or token in (">=", "<="):
             python.append(token)
         else:
@@ -328,3 +330,26 @@ def windows_argv(command: str) -> list[str]:
             arg += s[i]
             i += 1
         argv.append(arg)
+
+
+def rename_parameters(source: str, names: dict[str, str]) -> str:
+    """Rename parameters (whole words, case-insensitive) inside the procedures that declare them.
+
+    For LibreOffice, which reserves some names VBA allows as parameters (``Step``, ``Base``...).
+    """
+    lines = source.split("\n")
+    out, renames, kind = [], {}, None
+    for line in lines:
+        m = PROCEDURE_HEAD.match(code_part(line))
+        if m and m.group("params") is not None:
+            params = {re.sub(r"^((Optional|ByVal|ByRef|ParamArray)\s+)*", "", p.strip(), flags=re.I).split()[0].lower()
+                      for p in m.group("params").split(",") if p.strip()}
+            renames = {old: new for old, new in names.items() if old.lower() in params}
+            kind = m.group("kind").split()[0]
+        if renames:
+            for old, new in renames.items():
+                line = re.sub(rf"(?<![\w.]){re.escape(old)}\b", new, line, flags=re.I)
+        out.append(line)
+        if kind and re.match(rf"\s*End {kind}\b", code_part(line), re.I):
+            renames, kind = {}, None
+    return "\n".join(out)
