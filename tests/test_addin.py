@@ -171,7 +171,7 @@ def test_every_on_action_is_a_ribbon_sub(parts, modules):
 
 
 def _python_command(parts, modules, label: str) -> str:
-    """The Python command the button ``label`` hands to xlwings' RunPython."""
+    """The Python command the button ``label`` runs in xlwings' UDF server (``XLPy.Exec``)."""
     b = next(b for b in buttons(parts) if b.get("label") == label)
     module, _, sub = b.get("onAction").rpartition(".")
     body = procedure(modules[module], sub)
