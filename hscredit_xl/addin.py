@@ -26,7 +26,7 @@ copied from it is kept in this repository. From it:
   sheet of the workbook or a config file beside it; the interpreter is only that file's
   ``INTERPRETER_WIN``, an absolute path (``hscredit_python``), and the xlwings DLL is
   loaded from its folder by full path; the UDF server's command line holds nothing from
-  any workbook and runs Python isolated (``-I``: no current folder on the import path)
+  any workbook and Python starts with ``-E -P`` (no current folder on the import path)
   (:data:`SECURITY_PATCHES`, :data:`UDF_SERVER_COMMAND`). Every patch must match exactly
   as often as expected, so a changed xlwings template fails the build instead of
   silently skipping a patch.
@@ -54,6 +54,7 @@ import locale
 import os
 import random
 import re
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -435,18 +436,20 @@ SECURITY_PATCHES = (
 )
 """Line patches of xlwings' module; each must match exactly ``count`` times."""
 
+UDF_SERVER_FLAGS = ("-E", "-P", "-B")
+"""How the UDF server's Python starts: ``-P`` puts no current folder on ``sys.path`` (Excel's
+current folder is often that of the workbook opened last), ``-E`` ignores the ``PYTHON*``
+environment variables, ``-B`` writes no ``.pyc``. (Not ``-I``: that would also hide a
+``pip install --user``.) The package is found in the interpreter's own site-packages."""
+
 UDF_SERVER_COMMAND = (
     'tail = " -B -c ""import sys, os;" & LicenseKeyEnvString & "import xlwings.utils;'
     'xlwings.utils.prepare_sys_path(\\""" & PYTHONPATH & "\\"");import xlwings; xlwings.serve(\'$(CLSID)\')"""',
-    'tail = " -I -B -c ""import xlwings; xlwings.serve(\'$(CLSID)\')""" '
-    f"{_MARK} isolated: no current folder, no PYTHON* variables, no paths handed over",
+    f'tail = " {" ".join(UDF_SERVER_FLAGS)} -c ""import xlwings; xlwings.serve(\'$(CLSID)\')""" '
+    f"{_MARK} no current folder, no PYTHON* variables, no paths handed over",
 )
-"""The ``python -c`` of the UDF server (the only process the add-in starts), replaced whole.
-
-``-I`` (isolated mode) keeps the current directory (Excel's: often the folder of the workbook
-opened last) and the ``PYTHON*`` environment variables out of ``sys.path``; the package is
-found in the interpreter's own site-packages. Nothing from a workbook is in the command.
-"""
+"""The ``python -c`` of the UDF server (the only process the add-in starts), replaced whole:
+nothing from a workbook is in it, and Python starts with :data:`UDF_SERVER_FLAGS`."""
 
 DROPPED_PROCEDURES = (
     "RunPython", "ExecuteMac", "ExecuteWindows", "RunFrozenPython", "SaveConfigToFile",
@@ -924,12 +927,18 @@ def _checks() -> list[tuple[bool, str]]:
         results.append((True, "pywin32 已安装"))
     except ImportError:
         results.append((False, "没有 pywin32，xlwings 在 Windows 上需要它，请运行：pip install pywin32"))
-    try:
-        import hscredit_xl.udfs  # noqa: F401
-
-        results.append((True, "hscredit_xl 的工作表函数可以导入"))
-    except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
-        results.append((False, f"无法导入 hscredit_xl.udfs：{exc}"))
+    # the worksheet functions import as the UDF server will import them: same flags, a foreign current folder
+    with tempfile.TemporaryDirectory(prefix="hscredit-check-") as folder:
+        try:
+            done = subprocess.run([sys.executable, *UDF_SERVER_FLAGS, "-c", "import xlwings, hscredit_xl.udfs"],
+                                  cwd=folder, capture_output=True, text=True, timeout=300)
+            error = (done.stderr.strip().splitlines() or [f"退出码 {done.returncode}"])[-1] if done.returncode else ""
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            error = str(exc)
+    if error:
+        results.append((False, f"Python 以 UDF 服务器的方式（{' '.join(UDF_SERVER_FLAGS)}）无法导入 hscredit_xl.udfs：{error}"))
+    else:
+        results.append((True, f"hscredit_xl 的工作表函数能以 UDF 服务器的方式（{' '.join(UDF_SERVER_FLAGS)}）导入"))
     return results
 
 

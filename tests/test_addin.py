@@ -437,3 +437,16 @@ def test_no_xlwings_template_or_vba_in_the_package():
     package = Path(addin.__file__).parent
     suspicious = [p for p in package.rglob("*") if p.suffix.lower() in {".xlam", ".xlsm", ".bin", ".bas", ".cls"}]
     assert suspicious == []
+
+
+def test_install_checks_the_import_as_the_udf_server_does(tmp_path, monkeypatch):
+    checks = dict((line, ok) for ok, line in addin._checks())
+    assert checks["hscredit_xl 的工作表函数能以 UDF 服务器的方式（-E -P -B）导入"] is True
+    # a Python that cannot import the package: the check says so, with Python's own last line
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'hscredit_xl'\" >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    failed = [line for ok, line in addin._checks() if not ok and "UDF 服务器" in line]
+    assert failed == ["Python 以 UDF 服务器的方式（-E -P -B）无法导入 hscredit_xl.udfs："
+                      "ModuleNotFoundError: No module named 'hscredit_xl'"]

@@ -230,7 +230,7 @@ def test_udf_server_command_line_for_hostile_names(modules, constants, book):
                 continue
             assert ATTACKER not in line and "阳新县" not in line and "邮件附件" not in line, (settings, line)
             argv = one_command(line)
-            assert argv == [INTERPRETER, "-I", "-B", "-c", f"import xlwings; xlwings.serve('{CLSID}')"], argv
+            assert argv == [INTERPRETER, "-E", "-P", "-B", "-c", f"import xlwings; xlwings.serve('{CLSID}')"], argv
 
 
 def test_template_command_line_runs_the_attackers_command(template):
@@ -264,7 +264,7 @@ def test_udf_server_imports_nothing_from_the_current_folder(modules, tmp_path):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert str(Path(hscredit_xl.__file__).parent) in done.stdout
-    # without -I the same code imports the mailed module: so the check above can fail
+    # without -P the same code imports the mailed module: so the check above can fail
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "was imported" in done.stderr
 

@@ -173,7 +173,7 @@ INJECTIONS = [  # syntax errors LibreOffice reports (see shared notes), one per 
     {"id": "unescaped-quote", "module": "xlwings_udfs",
      "old": '"hscredit_xl.udfs", "HS_COUNTSCORE"', "new": '"hscredit_xl.udfs", "HS_COUNT"SCORE"'},
     {"id": "patched-udf-server-line", "module": "xlwings",
-     "old": 'tail = " -I -B -c ""import', "new": 'tail = " -I -B -c "import'},
+     "old": 'tail = " -E -P -B -c ""import', "new": 'tail = " -E -P -B -c "import'},
     {"id": "if-without-end", "module": "ThisWorkbook",
      "old": "    xlwings_udfs.RegisterHsFunctions", "new": "    If True Then xlwings_udfs.RegisterHsFunctions\n    If True Then"},
     {"id": "as-as", "module": "xlwings", "old": "Dim PYTHON_WIN As String", "new": "Dim PYTHON_WIN As As String"},
