@@ -27,9 +27,10 @@ import defusedxml.ElementTree as DET
 import pytest
 
 from conftest import soffice_required
+import hscredit_xl.udfs as udfs
 from hscredit_xl import addin, udfs_vba
 from test_addin_security import read_modules
-from vba_tools import (PROCEDURE_HEAD, WINDOWS_32, WINDOWS_64, VbaEnvironment, code_part, evaluate, logical_lines,
+from vba_tools import (PROCEDURE_HEAD, WINDOWS_32, WINDOWS_64, VbaEnvironment, evaluate, logical_lines,
                        resolve_conditionals)
 
 HERE = Path(__file__).resolve().parent
@@ -374,8 +375,7 @@ def macro_options_in_vba(source: str) -> dict[str, dict]:
 def test_function_wizard_metadata_in_the_vba(modules):
     registered = macro_options_in_vba(modules["xlwings_udfs"][1])
     recorded = {m.rsplit("!", 1)[1]: o for m, o in udfs_vba.run_import_udfs(udfs_vba.RecordingWorkbook()).macro_options}
-    assert set(registered) == set(recorded) == {n for n in dir(__import__("hscredit_xl.udfs").udfs)
-                                                  if n.startswith("HS_")}
+    assert set(registered) == set(recorded) == {n for n in dir(udfs) if n.startswith("HS_")}
     wrappers = {m.group("name"): [p for p in (m.group("params") or "").split(",") if p.strip()]
                 for line in logical_lines(modules["xlwings_udfs"][1]) if (m := PROCEDURE_HEAD.match(line))
                 and m.group("name").startswith("HS_")}
