@@ -204,6 +204,21 @@ def test_the_guide_in_the_bundle_is_docs_guide_and_its_check_value_is_what_the_f
         assert needed in source, needed
 
 
+def test_what_the_guide_says_the_screen_shows_is_what_the_scripts_print(unpacked):
+    guide = (ROOT / "docs" / "安装说明.md").read_text(encoding="utf-8")
+    install = _script(unpacked, bundle.INSTALL_SCRIPT)
+    steps = re.findall(r"^\s+(\[\d/4\] [^（：…\n]+)", guide, re.M)
+    assert len(steps) == 4
+    for step in steps:
+        assert f"echo {step.rstrip()}" in install, step
+    for said in ("已创建。", "已安装。", "Excel 正在运行", "安装完成。本程序做了这些事：", "按任意键关闭本窗口",
+                 "安装没有完成", "没有找到安装文件", "没有找到可用的 Python", "从本文件夹安装失败", "未通过"):
+        assert said in guide and said in install, said
+    uninstall = _script(unpacked, bundle.UNINSTALL_SCRIPT)
+    for said in ("已删除加载项：", "已删除本工具的 Python 环境：", "卸载完成"):
+        assert said in guide and said in uninstall, said
+
+
 # --------------------------------------------------------------------------- the command and the extra
 
 

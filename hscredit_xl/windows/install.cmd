@@ -51,7 +51,7 @@ echo       已存在，继续使用（重复运行本程序不会有影响）。
 :install
 echo.
 
-echo [3/4] 从本文件夹的 ${WHEELS_DIR} 安装 hscredit-xl ${VERSION} 及其依赖（xlwings、pywin32 等），不联网……
+echo [3/4] 从本文件夹的 ${WHEELS_DIR} 安装 hscredit-xl 及其依赖（xlwings、pywin32 等），不联网……
 "%VENV%\Scripts\python.exe" -m pip install --no-index --find-links "%WHEELS%" --only-binary=:all: --upgrade --disable-pip-version-check --no-warn-script-location "${REQUIREMENT}"
 if errorlevel 1 goto :pip_failed
 echo       已安装。
