@@ -93,6 +93,7 @@ def build_bundle(out_dir: Path | str, *, force: bool = False, log=print) -> Path
     root = source_root()
     with tempfile.TemporaryDirectory(prefix="hscredit-bundle-") as tmp:
         stage = Path(tmp) / bundle_name()
+        stage.mkdir()
         log("生成加载项……")
         build_addin(stage / ADDIN_DIR / ADDIN_NAME)  # first: fails fast without the addin extra
         write_template(stage / TEMPLATE)
