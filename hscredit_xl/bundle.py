@@ -7,7 +7,8 @@ Office PCs on the government intranet reach no package index, so everything come
   itself, so it matches the xlwings installed there), and this project's own wheel;
 * ``addin/hscredit_xl.xlam`` — the add-in as built here (for IT to inspect or to copy by hand);
 * the blank template, ``安装.cmd`` / ``卸载.cmd`` (from the templates in :mod:`hscredit_xl.windows`)
-  and ``安装说明.txt`` (``docs/安装说明.md``, the guide for office staff).
+  ``安装说明.txt`` (``docs/安装说明.md``, the guide for office staff) and ``核对清单.txt``
+  (``docs/windows-checklist.md``: what to check in Excel).
 
 Only the build needs the network (pip downloads the wheels). pip evaluates environment markers such as
 ``platform_system == "Windows"`` on the building machine, not for the target, so a dependency that only
@@ -55,10 +56,12 @@ ADDIN_DIR = "addin"
 INSTALL_SCRIPT = "安装.cmd"
 UNINSTALL_SCRIPT = "卸载.cmd"
 GUIDE = "安装说明.txt"
+CHECKLIST = "核对清单.txt"
 TEMPLATE = "考评2020-空白模板.xlsx"
 
 _SCRIPTS = {"install.cmd": INSTALL_SCRIPT, "uninstall.cmd": UNINSTALL_SCRIPT}
 _GUIDE_SOURCE = Path("docs") / "安装说明.md"
+_TEXTS = {GUIDE: _GUIDE_SOURCE, CHECKLIST: Path("docs") / "windows-checklist.md"}
 _STORED = (".whl", ".xlam", ".xlsx")  # already compressed
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
@@ -74,7 +77,7 @@ def bundle_name() -> str:
 def source_root() -> Path:
     """The source tree this package runs from (the project's wheel is built from it)."""
     root = Path(__file__).resolve().parent.parent
-    if not (root / "pyproject.toml").is_file() or not (root / _GUIDE_SOURCE).is_file():
+    if not (root / "pyproject.toml").is_file() or not all((root / s).is_file() for s in _TEXTS.values()):
         raise BundleError(
             f"生成安装包要用本工具的源码目录（含 pyproject.toml 和 {_GUIDE_SOURCE.as_posix()}），"
             f"但本工具装在 {root}。请在源码目录中以 pip install -e \".[addin]\" 安装后再运行。"
@@ -105,9 +108,10 @@ def build_bundle(out_dir: Path | str, *, force: bool = False, log=print) -> Path
         _pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(stage / WHEELS_DIR), *WINDOWS_ONLY_SOURCES)
         for template, name in _SCRIPTS.items():
             (stage / name).write_bytes(_script(template, wheel.name))
-        guide = (root / _GUIDE_SOURCE).read_text(encoding="utf-8")
-        # BOM: Notepad on older Windows takes a file without one for the ANSI code page
-        (stage / GUIDE).write_bytes(b"\xef\xbb\xbf" + _crlf(guide).encode("utf-8"))
+        for name, source in _TEXTS.items():
+            text = (root / source).read_text(encoding="utf-8")
+            # BOM: Notepad on older Windows takes a file without one for the ANSI code page
+            (stage / name).write_bytes(b"\xef\xbb\xbf" + _crlf(text).encode("utf-8"))
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_zip(stage, target)
     return target

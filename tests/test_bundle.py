@@ -62,7 +62,7 @@ def test_the_zip_holds_one_folder_with_the_scripts_guide_template_addin_and_whee
     assert tops == {bundle.bundle_name()}
     # Chinese names carry the zip's UTF-8 flag, which Windows' own "extract all" reads
     assert chinese and all(i.flag_bits & 0x800 for i in chinese)
-    for name in (bundle.INSTALL_SCRIPT, bundle.UNINSTALL_SCRIPT, bundle.GUIDE, bundle.TEMPLATE):
+    for name in (bundle.INSTALL_SCRIPT, bundle.UNINSTALL_SCRIPT, bundle.GUIDE, bundle.CHECKLIST, bundle.TEMPLATE):
         assert (unpacked / name).is_file(), name
     with zipfile.ZipFile(unpacked / bundle.ADDIN_DIR / ADDIN_NAME) as xlam:
         assert {"customUI/customUI14.xml", "xl/vbaProject.bin"} <= set(xlam.namelist())
@@ -192,14 +192,18 @@ def test_the_uninstall_script_removes_the_addin_and_the_environment_only(unpacke
 # --------------------------------------------------------------------------- the guide
 
 
-def test_the_guide_in_the_bundle_is_docs_guide_and_its_check_value_is_what_the_function_gives(unpacked):
-    raw = (unpacked / bundle.GUIDE).read_bytes()
+@pytest.mark.parametrize("name,source", [(bundle.GUIDE, "安装说明.md"), (bundle.CHECKLIST, "windows-checklist.md")])
+def test_the_texts_in_the_bundle_are_the_docs_with_a_bom_and_crlf_for_notepad(unpacked, name, source):
+    raw = (unpacked / name).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw[3:].decode("utf-8") == (ROOT / "docs" / source).read_text(encoding="utf-8").replace("\n", "\r\n")
+
+
+def test_the_guide_names_what_to_ask_it_for_and_its_check_value_is_what_the_function_gives():
     source = (ROOT / "docs" / "安装说明.md").read_text(encoding="utf-8")
-    assert raw[3:].decode("utf-8") == source.replace("\n", "\r\n")
     assert re.search(r"=HS_RANKSCORE\(5,\{9,5,1\},10,2\)\s+应显示 8。", source)
     assert udfs.HS_RANKSCORE(5, [9, 5, 1], 10, 2) == 8
-    for needed in (bundle.INSTALL_SCRIPT, bundle.UNINSTALL_SCRIPT, "64 位", "全部解压缩", "IT 人员",
+    for needed in (bundle.INSTALL_SCRIPT, bundle.UNINSTALL_SCRIPT, bundle.CHECKLIST, "64 位", "全部解压缩", "IT 人员",
                    *bundle.PYTHON_VERSIONS):
         assert needed in source, needed
 
