@@ -6,32 +6,31 @@ environment variable ``HSCREDIT_REQUIRE_SOFFICE=1`` is set (CI sets it): then it
 never pass by silently skipping the LibreOffice checks. Mark such tests ``@pytest.mark.soffice`` as
 well, so ``-m "not soffice"`` leaves them out of a quick run.
 
-Speed. The suite runs on several processes (pytest-xdist; ``-n auto --dist loadgroup`` in pyproject's
-addopts; ``-n 0`` runs it in one process, e.g. for ``--pdb``). Two rules keep the work from being done twice:
+Speed. The suite runs on every core (pytest-xdist: ``-n auto --dist loadfile`` in pyproject's addopts; ``-n 0``
+runs it in one process, e.g. for ``--pdb``). ``loadfile`` hands out whole test files, so a module- or
+session-scoped fixture is built once per file, never once per worker for nothing. (``loadgroup`` would let
+LibreOffice tests of several files share one worker, but pytest 9.2 silently breaks it: pytest-xdist#1386.)
 
-* A LibreOffice run costs about 2 s of CPU (a fresh profile every time). Do not start one in a test when a
-  session fixture has the run you need; reuse it (results are read-only: copy a file before changing it):
+A LibreOffice run costs about 2 s of CPU (a new profile every time). So:
+
+* Never start LibreOffice in a test when a session fixture below has the run you need; reuse it. The
+  results are read-only: copy a file before changing it.
 
   - ``scored_sample``: ``(path, result)`` of ``build_scored_sample`` (what ``demo`` writes; no LibreOffice);
-  - ``lo_template``: the blank template recalculated by LibreOffice (a :class:`Recalculated`);
-  - ``exported_pdf``: ``(xlsx, pdf)`` of ``export(scored_sample, pdf=True)`` (the 报送版 and its PDF);
-  - ``libreoffice``: any other workbook, once per session per name —
-    ``libreoffice.recalculated("my-name", make)`` / ``libreoffice.printed("my-name", make)``, where
-    ``make(folder) -> Path`` writes the source workbook into a fresh folder; or ``libreoffice.run("my-name",
-    work)`` when ``work(folder)`` does more than one conversion (it returns whatever the tests need). Pick a
-    name that says what the run is (``"libreoffice_check:dense-fullmarks"``): the same name anywhere in the
-    suite is the same run. A fixture that just returns one of these can be function-scoped: the cache is the
-    session's.
+  - ``exported_pdf``: ``(xlsx, pdf)`` of ``export(scored_sample, folder, pdf=True)`` (the 报送版 and its PDF);
+  - ``libreoffice``: any other run, once per session per name: ``libreoffice.recalculated(name, make)`` /
+    ``libreoffice.printed(name, make)``, where ``make(folder) -> Path`` writes the source workbook into a
+    fresh folder; or ``libreoffice.run(name, work)`` when ``work(folder)`` does more (several workbooks in
+    one ``office.recalculate_many``, say) and returns whatever the tests need. Name the run after what it
+    is (``"office:print-workbook"``): the same name anywhere in the suite is the same run. A fixture that
+    just hands one of these on can be function-scoped: the cache is the session's.
 
-  A :class:`Recalculated` reads LibreOffice's values (``.values``) and error cells (``.errors``) once; a
+* Several workbooks to recalculate: one ``office.recalculate_many`` run (one start-up) instead of one run each.
+* A :class:`Recalculated` reads LibreOffice's values (``.values``) and error cells (``.errors``) once; a
   :class:`Printed` reads its pages' text (``.pages``) and sizes (``.sizes``) once. Use them rather than
-  calling ``office.read_values`` / ``office.pdf_text`` again on the same file.
-
-* Grouping for xdist (nothing to write by hand: it follows from the fixtures a test asks for). Every test
-  that needs ``soffice`` (directly or through any fixture above) runs in the one ``libreoffice`` group, so
-  each LibreOffice run happens once, in one worker; a test using a module- or session-scoped fixture defined
-  in its own module runs in that module's group, so the fixture is built once. Other tests are handed out
-  one by one. A test's own ``@pytest.mark.xdist_group`` wins.
+  ``office.read_values`` / ``office.pdf_text`` on the same file again.
+* Keep the tests of one LibreOffice run in one file: another file asking for the same run may be handed to
+  another worker, which then runs LibreOffice again.
 """
 from __future__ import annotations
 
@@ -44,7 +43,6 @@ from typing import Callable
 import pytest
 
 REQUIRE_SOFFICE_ENV = "HSCREDIT_REQUIRE_SOFFICE"
-LIBREOFFICE_GROUP = "libreoffice"
 
 
 def pytest_configure(config):
@@ -191,14 +189,6 @@ def scored_sample(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def lo_template(libreoffice) -> Recalculated:
-    """The blank template (``write_template``) recalculated by LibreOffice."""
-    from hscredit_xl.workbook.template import write_template
-
-    return libreoffice.recalculated("template", lambda folder: write_template(folder / "template.xlsx"))
-
-
-@pytest.fixture(scope="session")
 def exported_pdf(scored_sample, soffice, poppler, tmp_path_factory) -> tuple[Path, Path]:
     """``(xlsx, pdf)``: ``export(scored_sample, folder, pdf=True)``, the 报送版 and its printed PDF."""
     from hscredit_xl.export import export
@@ -206,30 +196,3 @@ def exported_pdf(scored_sample, soffice, poppler, tmp_path_factory) -> tuple[Pat
     out = tmp_path_factory.mktemp("export-pdf")
     xlsx, pdf = export(scored_sample[0], out, pdf=True)
     return xlsx, pdf
-
-
-# ------------------------------------------------------------------------------------------ grouping for xdist
-
-
-def _xdist_group(item: pytest.Item) -> str | None:
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:  # not a test function (a doctest, say)
-        return None
-    if "soffice" in info.names_closure:  # fixtures that need soffice count too
-        return LIBREOFFICE_GROUP
-    module = item.nodeid.split("::")[0]
-    for defs in info.name2fixturedefs.values():
-        if any(d.scope != "function" and d.baseid == module for d in defs):
-            return module
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config, items):
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            group = _xdist_group(item)
-            if group:
-                item.add_marker(pytest.mark.xdist_group(group))

@@ -11,8 +11,9 @@ files carry no cached values, or stale ones). Then:
   cells, and there is no other error cell in either workbook, the blank template included — which also
   catches a newer Excel function written without its ``_xlfn.`` prefix.
 
-Each LibreOffice run costs about 2 s of CPU: one per workbook, shared through the session fixtures of
-conftest.py (``lo_template``, ``libreoffice``), and what openpyxl reads of each result is read once.
+A LibreOffice start-up costs about 2 s of CPU: the template and the three scored variants are recalculated
+in ONE run (``office.recalculate_many``), once per session through conftest's ``libreoffice`` fixture, and
+what openpyxl reads of each result is read once.
 """
 from __future__ import annotations
 
@@ -101,21 +102,40 @@ def choose(path: Path, choices: dict[str, str]) -> None:
     wb.save(path)
 
 
-def scored_variant(variant: str, folder: Path) -> tuple[Path, object, Recalculated]:
-    path, _ = build_scored_sample(folder / "scored.xlsx")
+def scored_variant(variant: str, folder: Path) -> tuple[Path, object]:
+    path, _ = build_scored_sample(folder / f"scored-{variant}.xlsx")
     choose(path, VARIANTS[variant])
     book = OpenpyxlBook(path)  # recompute with the chosen switches, as `hscredit-xl recompute` does
     outcome = recompute(book)
     assert outcome.ok, [p.message() for p in outcome.problems]
     assert {sid: outcome.result.choices[sid] for sid in VARIANTS[variant]} == VARIANTS[variant]
     book.save(path)
-    return path, outcome.result, Recalculated(path, office.recalculate(path, folder / "scored-lo.xlsx"))
+    return path, outcome.result
+
+
+def recalculate_all(folder: Path) -> dict:
+    """The blank template and every scored variant, recalculated by LibreOffice in one run."""
+    sources = {"template": (write_template(folder / "template.xlsx"), None)}
+    sources.update({variant: scored_variant(variant, folder) for variant in VARIANTS})
+    outs = office.recalculate_many([(path, folder / "lo" / path.name) for path, _ in sources.values()])
+    return {key: (path, result, Recalculated(path, out)) for (key, (path, result)), out in zip(sources.items(), outs)}
+
+
+@pytest.fixture
+def workbooks(libreoffice) -> dict:
+    return libreoffice.run("libreoffice_check", recalculate_all)
+
+
+@pytest.fixture
+def template(workbooks) -> Recalculated:
+    """The blank template recalculated by LibreOffice."""
+    return workbooks["template"][2]
 
 
 @pytest.fixture(params=list(VARIANTS), ids=list(VARIANTS))
-def scored(request, libreoffice):
-    """(workbook, engine result, LibreOffice's recalculation) per switch variant, each run once per session."""
-    return libreoffice.run(f"libreoffice_check:{request.param}", lambda folder: scored_variant(request.param, folder))
+def scored(request, workbooks):
+    """(workbook, engine result, LibreOffice's recalculation) per switch variant."""
+    return workbooks[request.param]
 
 
 # ------------------------------------------------------------------------------------------ error cells
@@ -137,8 +157,8 @@ def assert_only_hs_errors(run: Recalculated) -> dict[str, str]:
     return found
 
 
-def test_template_hs_cells_are_the_only_errors(lo_template):
-    assert_only_hs_errors(lo_template)
+def test_template_hs_cells_are_the_only_errors(template):
+    assert_only_hs_errors(template)
 
 
 def test_scored_workbook_hs_cells_are_the_only_errors(scored):
@@ -159,9 +179,9 @@ def test_every_native_formula_has_a_value_in_the_scored_workbook(scored):
         assert missing == [], sheet
 
 
-def test_blank_template_formulas_compute_quietly(lo_template):
+def test_blank_template_formulas_compute_quietly(template):
     """Nothing typed yet: derived columns blank, scores zero, no error anywhere but the HS_ cells."""
-    values = lo_template.values
+    values = template.values
     for i in range(len(LAY.units)):
         row = LAY.unit_row(i)
         for col in LAY.derived_columns.values():
