@@ -57,6 +57,7 @@ def _all_quotes() -> list[tuple[str, str]]:
               ("submission contact", sub.contact), ("submission phone", sub.phone)]
     found += [(f"submission document {d.key}", d.quote) for d in sub.documents]
     found += [(f"submission guidance {n}", g) for n, g in enumerate(sub.guidance)]
+    found += [(f"remark {n}", text) for n, text in enumerate(RUBRIC.remarks, 1)]
     return found
 
 
