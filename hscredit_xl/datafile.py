@@ -11,6 +11,7 @@ import difflib
 import io
 import re
 import unicodedata
+from decimal import Decimal
 from pathlib import Path
 
 from .inputs import ERROR, OPTIONAL_KEYS, SELF_PREFIX, Problem, allowed_keys, unknown_keys
@@ -205,3 +206,33 @@ def write_blank(path: Path, rubric: Rubric, units: list[str] | None = None) -> P
     names = units if units is not None else [u.name for u in rubric.units]
     write_csv(path, [{"unit": name} for name in names], keys, headers)
     return Path(path)
+
+
+README_BEGIN = "<!-- data-keys: generated from the rubric by `python scripts/data_keys.py`; tests/test_data_keys.py checks it -->"
+README_END = "<!-- /data-keys -->"
+OPTIONAL_RANGES = {"adjustment": "数值，−100～100，可不填", "adjustment_reason": "文字，有调整分时必填"}
+
+
+def key_table(rubric: Rubric) -> str:
+    """The README's table of every data-file column: key, Chinese name, rule, type and range."""
+    rows = ["| 数据键 | 中文列名（表头也可写这个） | 规则 | 类型与范围 |", "|---|---|---|---|"]
+    for f in rubric.fields:
+        spec = "文字，每个单位一行，不可重复" if f.key == "unit" else field_expectation(f)
+        if f.applies:
+            spec += f"；仅参加 {f.rule} 考核的单位填写，其他单位留空"
+        rows.append(f"| `{f.key}` | {f.label} | {f.rule or '—'} | {spec} |")
+    labels = dict(column_names(rubric))
+    for key in OPTIONAL_KEYS:
+        rows.append(f"| `{key}` | {labels[key]} | 综合评定 | {OPTIONAL_RANGES[key]} |")
+    first = rubric.rules[0]
+    rows.append(f"| `{SELF_PREFIX}<规则编号>`（如 `{SELF_PREFIX}{first.id}`） | 自评得分 <规则编号>（如 自评得分 {first.id}） "
+                f"| 各规则 | 0～该规则分值，可不填 |")
+    rows.append(f"| `{SELF_PREFIX}total` | {labels[SELF_PREFIX + 'total']} | — | "
+                f"0～{_plain(Decimal(rubric.totals['full']))}，可不填 |")
+    return "\n".join(rows)
+
+
+def readme_with_key_table(readme: str, rubric: Rubric) -> str:
+    """README's text with the generated table between its markers (which must be there)."""
+    start, end = readme.index(README_BEGIN) + len(README_BEGIN), readme.index(README_END)
+    return readme[:start] + "\n" + key_table(rubric) + "\n" + readme[end:]

@@ -240,7 +240,8 @@ class Wording:
             return f"{who}；按 {self.option('A5')}：{num(score)} 分"
         full = to_decimal(self.rubric.totals["full"])
         if a5_option == "prorate":
-            return f"{who}，不计分；按 {self.option('A5')}：基础分按适用满分 {num(applicable_max)} 折算到 {num(full)} 分"
+            return (f"{who}，不计分；按 {self.option('A5')}：基础分（适用满分 {num(applicable_max)}）"
+                    f"×{num(full)}÷{num(applicable_max)} 折算，见总分说明")
         return f"{who}，不计分；按 {self.option('A5')}：基础分满分 {num(applicable_max)}"
 
     def total(self, u, count: int, tied: Sequence[str], scaled_raw: Decimal | None, final_tied: Sequence[str]) -> str:
