@@ -62,6 +62,7 @@ class Wording:
     def __init__(self, rubric: Rubric, choices: Mapping[str, str]):
         self.rubric = rubric
         self.choices = choices
+        self.fields = {f.key: f for f in rubric.fields}
 
     # ------------------------------------------------------------------------------------------- pieces
     def switch(self, node) -> str:
@@ -76,11 +77,11 @@ class Wording:
         return f"{sid}「{self.rubric.switches[sid].options[self.choices[sid]].short}」"
 
     def label(self, key: str) -> str:
-        return self.rubric.field(key).label
+        return self.fields[key].label
 
     def shown(self, key: str, value) -> str:
         """A unit's value of a data key, with its unit of measure."""
-        f = self.rubric.field(key)
+        f = self.fields[key]
         if f.type == "flag":
             return "是" if value else "否"
         if f.type == "rate":
@@ -91,7 +92,7 @@ class Wording:
 
     def _is_rate(self, spec) -> bool:
         if isinstance(spec, str):
-            return self.rubric.field(spec).type == "rate"
+            return self.fields[spec].type == "rate"
         return "ratio" in spec or "max" in spec
 
     def threshold(self, spec, x) -> str:
@@ -101,12 +102,12 @@ class Wording:
         """What was scored, in words, and the switch notes that shaped it."""
         spec = part.value
         if isinstance(spec, str):
-            sep = "：" if self.rubric.field(spec).type == "flag" else " "
+            sep = "：" if self.fields[spec].type == "flag" else " "
             return f"{self.label(spec)}{sep}{self.shown(spec, value)}", []
         if "each" in spec:
             keys = spec["each"]
             _, name = _item_names([self.label(k) for k in keys])
-            unit = self.rubric.field(keys[0]).unit
+            unit = self.fields[keys[0]].unit
             if isinstance(value, (list, tuple)):
                 return name, []
             return f"{name}合计 {num(value)}{' ' + unit if unit else ''}", []
@@ -175,7 +176,7 @@ class Wording:
         order = "（从低到高排名）" if params.get("lowest_first") else ""
         if fig.months:
             names, _ = _item_names([self.label(k) for k in part.value["each"]])
-            unit = self.rubric.field(part.value["each"][0]).unit
+            unit = self.fields[part.value["each"][0]].unit
             months = "、".join(f"{name} {num(v)}{' ' + unit if unit else ''} 第 {place} 名 {num(s)} 分"
                                for name, v, (place, s) in zip(names, fig.value, fig.months))
             scores = " + ".join(num(s) for _, s in fig.months)
