@@ -206,19 +206,18 @@ class Wording:
     def _band(self, part: Part, params: dict, fig) -> str:
         """'≥80% 且 <100%': the band of the tier reached (fig.tier), with the switch that drew a bound."""
         tiers = params["tiers"]
-        raw_tiers = part.params["tiers"]
-        at = lambda k: self.threshold(part.value, tiers[k]["at"])  # noqa: E731
-        inclusive = lambda k: bool(tiers[k].get("inclusive", True))  # noqa: E731
-        bounds, notes = [], []
-        k = fig.tier
-        if k is not None:
-            bounds.append(("≥" if inclusive(k) else ">") + at(k))
-            notes.append(self.switch(raw_tiers[k].get("inclusive")) if isinstance(raw_tiers[k], Mapping) else "")
-        above = (len(tiers) if k is None else k) - 1
+
+        def bound(k: int, reached: bool) -> str:
+            inclusive = bool(tiers[k].get("inclusive", True))
+            sign = ("≥" if inclusive else ">") if reached else ("<" if inclusive else "≤")
+            notes.append(self.switch(part.params["tiers"][k].get("inclusive")))  # written {switch: …}?
+            return sign + self.threshold(part.value, tiers[k]["at"])
+
+        notes: list[str] = []
+        bounds = [] if fig.tier is None else [bound(fig.tier, True)]
+        above = (len(tiers) if fig.tier is None else fig.tier) - 1  # the tier just missed
         if above >= 0:
-            bounds.append(("<" if inclusive(above) else "≤") + at(above))
-            notes.append(self.switch(raw_tiers[above].get("inclusive")) if isinstance(raw_tiers[above], Mapping)
-                         else "")
+            bounds.append(bound(above, False))
         return " 且 ".join(bounds) + self._notes(sorted(set(notes)))
 
     # ------------------------------------------------------------------------------------------- rules
