@@ -195,7 +195,7 @@ def cmd_recompute(args) -> int:
 def cmd_report(args) -> int:
     from .report import ranking_table, to_json
     from .scoring import InputProblems
-    from .workbook.recompute import read_inputs, score_inputs, stamp_report
+    from .workbook.recompute import read_inputs, require_master, score_inputs, stamp_report
 
     status = _missing((args.workbook, "工作簿"), then="未计分")
     if status is not None:
@@ -206,6 +206,7 @@ def cmd_report(args) -> int:
     try:
         book = _open_book(args.workbook)
         inputs = read_inputs(book)
+        require_master(inputs)
         result = score_inputs(inputs)
     except InputProblems as exc:
         return _fail_input(exc.problems)

@@ -272,24 +272,40 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
     return Result(rubric, switches.choices, results, problems)
 
 
-def self_total_of(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], assessed: bool) -> Decimal | None:
+@dataclass(frozen=True)
+class SelfTotals:
+    """The 考评表's self subtotals as its formulas show them: None while `missing` self scores are not filled."""
+
+    base: Decimal | None
+    base_scaled: Decimal | None
+    total: Decimal | None
+    missing: int
+
+
+def self_totals(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], assessed: bool) -> SelfTotals:
     """The self total from per-rule self scores (自评得分), summed as the 考评表's formulas sum them: the rules that
-    apply to the unit, 折算 where A5 prorates, the bonus capped, the deduction after. None while a rule that
-    applies has no self score."""
+    apply to the unit, 折算 where A5 prorates, the bonus capped, the deduction after."""
     full, cap = Decimal(rubric.totals["full"]), Decimal(rubric.totals["cap"])
     a5 = switches.choices.get("A5")
     scored = [r for r in rubric.base_rules if not r.applies or assessed or a5 == "full_marks"]
-    if any(own.get(r.id) is None for r in scored):
-        return None
+    missing = sum(1 for r in scored if own.get(r.id) is None)
+    if missing:
+        return SelfTotals(None, None, None, missing)
     base = sum((own[r.id] for r in scored), ZERO)
+    scaled = base
     applicable_max = sum((r.points for r in scored), ZERO)
     if a5 == "prorate" and applicable_max != full:
-        base = kinds.prorate(base, applicable_max, full)
+        scaled = kinds.prorate(base, applicable_max, full)
         if switches.choices.get("A9") == "per_rule":
-            base = kinds.round_half_up(base)
+            scaled = kinds.round_half_up(scaled)
     bonus = sum((own.get(r.id, ZERO) for r in rubric.rules if r.role == "bonus"), ZERO)
     deduction = sum((own.get(r.id, ZERO) for r in rubric.rules if r.role == "deduction"), ZERO)
-    return kinds.total(base, bonus, deduction, cap)
+    return SelfTotals(base, scaled, kinds.total(scaled, bonus, deduction, cap), 0)
+
+
+def self_total_of(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], assessed: bool) -> Decimal | None:
+    """The self total (None while a rule that applies has no self score)."""
+    return self_totals(rubric, switches, own, assessed).total
 
 
 def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches) -> list[Problem]:

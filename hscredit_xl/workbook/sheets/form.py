@@ -89,7 +89,7 @@ def build(ctx: SheetContext, unit: str) -> None:
             st.merged(ws, rows, F["indicator"], ind.name, body, st.WRAP_CENTER)
             st.merged(ws, rows, F["points"], points_label(ind), body, st.WRAP_CENTER)
             st.merged(ws, rows, F["content"], ind.content, body, st.WRAP_LEFT)
-            st.merged(ws, rows, F["method"], ind.method, body, st.WRAP_LEFT)
+            st.merged(ws, rows, F["method"], _for_unit(ctx, index, ind.method), body, st.WRAP_LEFT)
             for rule, text in zip(ind.rules, scoring_segments(ind)):
                 row = lay.form_rows[rule.id]
                 c = st.put(ws, row, F["scoring"], text, align=st.WRAP_LEFT)
@@ -137,6 +137,20 @@ def build(ctx: SheetContext, unit: str) -> None:
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     st.protect(ws)
+
+
+def _for_unit(ctx: SheetContext, index: int, text: str) -> str:
+    """An official text as a 填报版 shows it: a parenthesis naming other units (the scope note of a rule only
+    some units take, '（只考核大冶市、阳新县）') says instead whether this unit takes it — a 填报版 names no other
+    unit. The master shows the text as written."""
+    lay = ctx.lay
+    if not lay.handout:
+        return text
+    others = [u.name for u in ctx.rubric.units if u.name != lay.units[index]]
+    if not others:
+        return text
+    scope = "（本单位参加该项考核）" if lay.public_service[index] else "（本单位不参加该项考核）"
+    return re.sub("（[^（）]*(?:" + "|".join(map(re.escape, others)) + ")[^（）]*）", scope, text)
 
 
 def _base_items_text(ctx: SheetContext) -> str:
