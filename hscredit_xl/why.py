@@ -19,6 +19,9 @@ EXACT_PLACES = 4  # a figure with more decimals than this is shown rounded, mark
 def num(x) -> str:
     """A figure as people write it: 182,340; 4.8; 19.64; ≈8.6667 when it does not end."""
     d = to_decimal(x)
+    if d < 0:
+        shown = num(-d)
+        return "≈−" + shown[1:] if shown.startswith("≈") else "−" + shown
     if d == d.to_integral_value():
         return f"{int(d):,}"
     d = d.normalize()
@@ -223,6 +226,8 @@ class Wording:
     # ------------------------------------------------------------------------------------------- rules
     def rule(self, rule: Rule, figures: Sequence, values: Mapping[str, object], raw: Decimal, score: Decimal) -> str:
         """A scored rule: its parts, their sum, the rounding in force (A9)."""
+        if not figures:  # every part of the rule is for another option of a switch
+            return f"本项在当前设置下没有计分的内容：{num(score)} 分"
         texts = [self.part(rule, fig, values) for fig in figures]
         if len(figures) > 1:
             texts.append(f"合计 {' + '.join(num(f.score) for f in figures)} {eq(num(raw))} 分")

@@ -49,11 +49,11 @@ def setting_id(choices: dict) -> str:
 
 _SCORE = re.compile(r"(≈ ?)?(\d[\d,]*(?:\.\d+)?) 分")
 # a formula: numbers joined by + − × ÷, maybe bracketed and with %, then "= x" or "≈ x"
-_FORMULA = re.compile(r"([\d.,%()×÷+− ]*[×÷+−][\d.,%()×÷+− ]*?) ([=≈]) (\d[\d,]*(?:\.\d+)?%?)")
+_FORMULA = re.compile(r"([\d.,%()×÷+− ]*[×÷+−][\d.,%()×÷+− ]*?) ([=≈]) (−?\d[\d,]*(?:\.\d+)?%?)")
 
 
 def number(text: str) -> Decimal:
-    text = text.replace(",", "")
+    text = text.replace(",", "").replace("−", "-")
     return D(text[:-1]) / 100 if text.endswith("%") else D(text)
 
 
@@ -308,3 +308,24 @@ def test_wording_is_driven_by_the_rubric_not_by_2020_names():
     source = (Path(__file__).resolve().parents[1] / "hscredit_xl" / "why.py").read_text(encoding="utf-8")
     for name in [f.key for f in RUBRIC.fields if f.key != "unit"] + [r.id for r in RUBRIC.rules]:
         assert f'"{name}"' not in source and f"'{name}'" not in source, name
+
+
+def test_forty_units_none_assessed_on_the_group_rule():
+    """Another unit list: places past the last scoring one (扣完为止), many ties, nobody assessed on 1.3."""
+    rows = []
+    for i in range(40):
+        row = dict(SAMPLE_ROWS[i % 6], unit=f"单位{i:02d}", public_service_categories="")
+        rows.append(row)
+    result = score_rows(rows, RUBRIC, public_service={})
+    units = by_unit(result)
+    # 阳新县's data, 8th of 40 with its six copies: 10 − 2×7 = −4, never below 0
+    text = units["单位01"].why["1.1"]
+    assert "40 个单位中第 8 名（与 单位07、单位13、单位19、单位25、单位31、单位37 并列" in text
+    assert text.endswith("10 − 2×7 = −4，扣完为止：0 分")
+    assert units["单位01"].why["1.3"].startswith("本项本单位不参加，不计分")
+    for unit in result.units:
+        for text in [*unit.why.values(), unit.why_total]:
+            check_formulas(text)
+        for rule in RUBRIC.rules:
+            if scores_of(unit, rule) is not None:
+                assert last_score(unit.why[rule.id])[0] == scores_of(unit, rule)
