@@ -366,10 +366,26 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+_ADDIN_EXTRA_MODULES = {"ms_ovba", "ms_ovba_compression", "ms_cfb", "oletools", "olefile"}
+
+
+def _without_addin_extra(exc: ModuleNotFoundError) -> int:
+    """Building the add-in needs the `addin` extra: say which, or re-raise any other missing module."""
+    if (exc.name or "").split(".")[0] not in _ADDIN_EXTRA_MODULES:
+        raise exc
+    print(f"生成加载项需要可选组件 addin（ms-ovba、oletools），本环境没有安装（缺少模块 {exc.name}），"
+          "未写入任何文件。请先安装：pip install \"hscredit-xl[addin]\"（在源码目录中：pip install -e \".[addin]\"）。",
+          file=sys.stderr)
+    return EXIT_FAILED
+
+
 def cmd_addin_build(args) -> int:
     from .addin import build_addin
 
-    out = build_addin(Path(args.output) if args.output else None)
+    try:
+        out = build_addin(Path(args.output) if args.output else None)
+    except ModuleNotFoundError as exc:
+        return _without_addin_extra(exc)
     print(f"已生成加载项：{out}")
     return EXIT_OK
 
@@ -377,7 +393,24 @@ def cmd_addin_build(args) -> int:
 def cmd_addin_install(args) -> int:
     from .addin import install_addin
 
-    return install_addin()
+    try:
+        return install_addin()
+    except ModuleNotFoundError as exc:
+        return _without_addin_extra(exc)
+
+
+def cmd_bundle(args) -> int:
+    from .bundle import BundleError, build_bundle
+
+    try:
+        out = build_bundle(Path(args.output), force=args.force)
+    except BundleError as exc:
+        print(f"未生成安装包：{exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ModuleNotFoundError as exc:
+        return _without_addin_extra(exc)
+    print(f"已生成 Windows 离线安装包：{out}\n把它拷到办公电脑上，解压后按其中的「安装说明.txt」安装。")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -456,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_addin_build)
     q = addin.add_parser("install", help="（Windows）安装加载项到 Excel 启动文件夹并写入 xlwings 配置")
     q.set_defaults(func=cmd_addin_install)
+
+    p = sub.add_parser("bundle", help="生成 Windows（64 位）离线安装包 .zip：办公电脑不联网即可安装加载项（生成时需要联网）")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="安装包所在的文件夹")
+    p.add_argument("--force", action="store_true", help="覆盖已有的同名安装包")
+    p.set_defaults(func=cmd_bundle)
     return parser
 
 
