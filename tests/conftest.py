@@ -18,6 +18,7 @@ A LibreOffice run costs about 2 s of CPU (a new profile every time). So:
 
   - ``scored_sample``: ``(path, result)`` of ``build_scored_sample`` (what ``demo`` writes; no LibreOffice);
   - ``exported_pdf``: ``(xlsx, pdf)`` of ``export(scored_sample, folder, pdf=True)`` (the 报送版 and its PDF);
+  - ``addin_xlam``: the add-in as ``addin.build_addin`` writes it (no LibreOffice, but 3 s: copy it);
   - ``libreoffice``: any other run, once per session per name: ``libreoffice.recalculated(name, make)`` /
     ``libreoffice.printed(name, make)``, where ``make(folder) -> Path`` writes the source workbook into a
     fresh folder; or ``libreoffice.run(name, work)`` when ``work(folder)`` does more (several workbooks in
@@ -186,6 +187,14 @@ def scored_sample(tmp_path_factory):
     from hscredit_xl.workbook.demo import build_scored_sample
 
     return build_scored_sample(tmp_path_factory.mktemp("scored-sample") / "考评2020.xlsx")
+
+
+@pytest.fixture(scope="session")
+def addin_xlam(tmp_path_factory) -> Path:
+    """The add-in as ``addin.build_addin`` writes it, built once (about 3 s): copy it, never change it."""
+    from hscredit_xl import addin
+
+    return addin.build_addin(tmp_path_factory.mktemp("addin-xlam") / "hscredit_xl.xlam")
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -43,8 +44,8 @@ def read_modules(path: Path) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    return addin.build_addin(tmp_path_factory.mktemp("addin") / "hscredit_xl.xlam")
+def built(addin_xlam, tmp_path_factory) -> Path:
+    return Path(shutil.copy(addin_xlam, tmp_path_factory.mktemp("addin")))  # conftest builds it once
 
 
 @pytest.fixture(scope="module")
