@@ -44,12 +44,25 @@ def _print_problems(problems) -> None:
         print(p.message(), file=sys.stderr)
 
 
+def _units_file(path: str | None):
+    """The units of `--units FILE` (None without the option); InputProblems listing every bad line."""
+    from .scoring import InputProblems
+    from .unitlist import read_units_file
+
+    if not path:
+        return None
+    units, problems = read_units_file(Path(path))
+    if problems:
+        raise InputProblems(problems)
+    return units
+
+
 def cmd_score(args) -> int:
     from .report import ranking_table, to_json
     from .scoring import InputProblems, score_file
 
     try:
-        result = score_file(Path(args.data))
+        result = score_file(Path(args.data), units=_units_file(args.units))
     except InputProblems as exc:
         _print_problems(exc.problems)
         print(f"共 {sum(p.level == 'error' for p in exc.problems)} 个错误，未计分。", file=sys.stderr)
@@ -73,11 +86,28 @@ def _open_book(path: str):
 
 
 def cmd_new(args) -> int:
+    from .scoring import InputProblems
+    from .workbook.atomic import refuse_existing
     from .workbook.template import write_template
 
-    out = write_template(Path(args.output))
+    try:
+        refuse_existing(args.output, args.force)
+        units = _units_file(args.units)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    if units is None:
+        out = write_template(Path(args.output))
+    else:
+        out = write_template(Path(args.output), units=units.names, public_service=units.public_service)
     print(f"已生成模板：{out}")
     return EXIT_OK
+
+
+def _writing(source: str, output: str | None, command: str):
+    """The writer lock on the workbook a command replaces (see workbook/lock.py)."""
+    from .workbook.lock import writer_lock
+
+    return writer_lock(Path(output or source), command)
 
 
 def cmd_fill(args) -> int:
@@ -88,11 +118,13 @@ def cmd_fill(args) -> int:
 
     rows, problems = read_rows(Path(args.data), load_rubric())
     try:
-        book = _open_book(args.workbook)
-        found = fill_book(book, rows, problems)  # problems of the data file itself stop it before any write
+        with _writing(args.workbook, args.output, "fill"):
+            book = _open_book(args.workbook)
+            # problems of the data file itself, and conflicts with what the workbook holds, stop it before any write
+            found = fill_book(book, rows, problems, replace=args.replace)
+            out = book.save(Path(args.output or args.workbook))
     except InputProblems as exc:
         return _fail_input(exc.problems)
-    out = book.save(Path(args.output or args.workbook))
     _print_problems(found)
     print(f"已填入数据：{out}")
     return EXIT_OK
@@ -104,16 +136,51 @@ def cmd_recompute(args) -> int:
     from .workbook.recompute import recompute
 
     try:
-        book = _open_book(args.workbook)
+        with _writing(args.workbook, args.output, "recompute"):
+            book = _open_book(args.workbook)
+            outcome = recompute(book)
+            if not outcome.ok:
+                raise InputProblems(outcome.problems)
+            out = book.save(Path(args.output or args.workbook))
     except InputProblems as exc:
         return _fail_input(exc.problems)
-    outcome = recompute(book)
-    if not outcome.ok:
-        return _fail_input(outcome.problems)
-    out = book.save(Path(args.output or args.workbook))
     _print_problems(outcome.problems)
     print(ranking_table(outcome.result))
     print(f"已重算并保存：{out}")
+    return EXIT_OK
+
+
+def cmd_history(args) -> int:
+    from .scoring import InputProblems
+    from .workbook import history
+    from .workbook.lock import writer_lock
+
+    target = Path(args.file)
+    kept = history.versions(target)
+    if args.restore is None:
+        if not kept:
+            print(f"「{target}」没有保存的历史版本（{history.history_folder(target)}）。")
+            return EXIT_OK
+        print(f"「{target}」的历史版本（最新在前，最多保留 {history.KEEP} 个；被替换前的内容）：")
+        print("序号  被替换时间            原文件修改时间          大小")
+        for v in kept:
+            print(f"{v.number:>4}  {v.replaced_at:%Y-%m-%d %H:%M:%S}   {v.modified_at:%Y-%m-%d %H:%M:%S}   "
+                  f"{v.size:,} 字节")
+        print(f"恢复某个版本：hscredit-xl history {args.file} --restore 序号（当前文件会先保存为历史版本）")
+        return EXIT_OK
+    from .inputs import ERROR, Problem
+
+    numbers = [v.number for v in kept]
+    if args.restore not in numbers:
+        expected = f"应为 1～{len(kept)} 之间的序号" if kept else "该文件没有保存的历史版本"
+        return _fail_input([Problem(ERROR, "", "--restore", "历史版本序号", str(args.restore), expected,
+                                    f"先运行 hscredit-xl history {args.file} 查看")])
+    try:
+        with writer_lock(target, "history --restore"):
+            chosen = history.restore(target, args.restore)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    print(f"已恢复 {chosen.replaced_at:%Y-%m-%d %H:%M:%S} 被替换前的版本：{target}（恢复前的文件已保存为历史版本 1）")
     return EXIT_OK
 
 
@@ -138,8 +205,9 @@ def cmd_merge(args) -> int:
     from .workbook.merge import merge_files
 
     try:
-        out, outcome = merge_files(Path(args.master), [Path(p) for p in args.unit_files],
-                                   Path(args.output) if args.output else None)
+        with _writing(args.master, args.output, "merge"):
+            out, outcome = merge_files(Path(args.master), [Path(p) for p in args.unit_files],
+                                       Path(args.output) if args.output else None)
     except InputProblems as exc:
         return _fail_input(exc.problems)
     _print_problems(outcome.problems)
@@ -154,7 +222,12 @@ def cmd_demo(args) -> int:
     from .report import ranking_table
     from .workbook.demo import run_demo
 
-    out, result = run_demo(Path(args.output))
+    from .scoring import InputProblems
+
+    try:
+        out, result = run_demo(Path(args.output))
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
     print(ranking_table(result))
     print(f"\n示例工作簿（已填入六个单位的示例数据并重算）：{out}")
     return EXIT_OK
@@ -199,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="直接对数据文件（CSV）计分，打印排名或 JSON 报告")
     p.add_argument("data", help="数据文件 DATA.csv（每个单位一行，第一行为数据键）")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
+    p.add_argument("--units", metavar="UNITS.csv", help="单位名单（表头 unit,public_service；默认为细则中的六个单位）")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("demo", help="生成模板，填入六个单位的示例数据，重算并打印排名")
@@ -207,12 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("new", help="生成 2020 年细则的空白模板工作簿")
     p.add_argument("-o", "--output", default="hscredit_2020.xlsx", help="输出文件（默认 hscredit_2020.xlsx）")
+    p.add_argument("--force", action="store_true", help="输出文件已存在时替换它（原文件保留在历史版本中）")
+    p.add_argument("--units", metavar="UNITS.csv", help="单位名单（表头 unit,public_service；默认为细则中的六个单位）")
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("fill", help="把数据文件（CSV）填入模板的录入表")
     p.add_argument("workbook", help="模板工作簿 .xlsx")
     p.add_argument("data", help="数据文件 DATA.csv")
     p.add_argument("-o", "--output", help="另存为（默认覆盖原文件）")
+    p.add_argument("--replace", action="store_true",
+                   help="数据文件的值与工作簿中已填的值不同时，以数据文件为准（默认列出冲突、不写入）")
     p.set_defaults(func=cmd_fill)
 
     p = sub.add_parser("recompute", help="一键重算（无需 Excel）：校验、计分，写入考评表、汇总和校验结果")
@@ -230,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("unit_files", nargs="+", metavar="UNIT_FILE", help="单位报送的工作簿 .xlsx，每个单位一个")
     p.add_argument("-o", "--output", help="另存为（默认覆盖主工作簿）")
     p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("history", help="工作簿被替换前保存的历史版本：列出，或恢复其中一个")
+    p.add_argument("file", help="工作簿 .xlsx")
+    p.add_argument("--restore", type=int, metavar="序号", help="恢复该序号的版本（当前文件先保存为历史版本）")
+    p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("export", help="报送版：只含数值的工作簿副本；加 --pdf 另出各考评表的 PDF（需 LibreOffice）")
     p.add_argument("workbook", help="已重算的工作簿 .xlsx")
