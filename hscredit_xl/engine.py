@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import kinds
-from .inputs import ERROR, Problem, UnitInput
+from .inputs import ERROR, WARNING, Problem, UnitInput
 from .rubric import Part, Rubric, Rule
 
 ZERO = Decimal(0)
@@ -154,6 +154,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         return rule.applies != "public_service" or unit.public_service
 
     rule_scores: dict[str, list[Decimal | None]] = {}
+    problems: list[Problem] = []
     for rule in rubric.rules:
         applicable = [i for i, u in enumerate(units) if applies(rule, u)]
         sums = [ZERO] * len(units)
@@ -164,6 +165,8 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
             derived = [_derive(part.value, units[i].values, switches) for i in applicable]
             if part.kind in ("rank", "place"):
                 part_scores = _score_rank_part(part, params, derived)
+                problems += _points_for_nothing(rubric, rule, part, [units[i] for i in applicable], derived,
+                                                part_scores)
             else:
                 part_scores = [score_given(part, d, params) for d in derived]
             for i, s in zip(applicable, part_scores):
@@ -181,7 +184,6 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
     full, cap = Decimal(totals["full"]), Decimal(totals["cap"])
     weights = weights if weights is not None else {w.name: w.weight for w in rubric.weights}
     results: list[UnitResult] = []
-    problems: list[Problem] = []
     for i, unit in enumerate(units):
         rules = {r.id: rule_scores[r.id][i] for r in rubric.base_rules}
         sections = {item.number: sum((rules[r.id] or ZERO for ind in item.indicators for r in ind.rules), ZERO)
@@ -208,11 +210,39 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         results.append(result)
 
     ties = switches.value("A1")
-    for result, place in zip(results, kinds.places([r.total for r in results], ties=ties)):
+    shown = _ranked_value(rubric)
+    for result, place in zip(results, kinds.places([shown(r.total) for r in results], ties=ties)):
         result.rank = place
-    for result, place in zip(results, kinds.places([r.final for r in results], ties=ties)):
+    for result, place in zip(results, kinds.places([shown(r.final) for r in results], ties=ties)):
         result.final_rank = place
     return Result(rubric, switches.choices, results, problems)
+
+
+def _ranked_value(rubric: Rubric):
+    """What a place is decided on: the total as shown (2 decimals), or exactly as computed; the rubric's
+    decision next to the rounding switch (A9: ranking.by)."""
+    ranking = getattr(rubric.switches.get("A9"), "ranking", None) or {}
+    if ranking.get("by", "shown_total") == "shown_total":
+        return kinds.round_half_up
+    return lambda x: x
+
+
+def _points_for_nothing(rubric: Rubric, rule: Rule, part: Part, units: Sequence[UnitInput], derived: Sequence,
+                        scores: Sequence[Decimal]) -> list[Problem]:
+    """A 提示 where a place earns points for a count of 0 (ties among zeros share a better place, or few
+    units take part): allowed by the text, but worth a second look."""
+    found = []
+    keys = part.keys()
+    labels = {f.key: f.label for f in rubric.fields}
+    for unit, value, score in zip(units, derived, scores):
+        amount = sum(value) if isinstance(value, list) else value
+        if amount == 0 and score > 0:
+            where = keys[0] if len(keys) == 1 else f"{keys[0]}…{keys[-1]}"
+            label = labels.get(keys[0], rule.name) if len(keys) == 1 else rule.name
+            found.append(Problem(WARNING, unit.name, where, label, "0",
+                                 f"数量为 0，却按名次得 {kinds.round_half_up(score)} 分（{rule.id} {rule.name}）",
+                                 "请核对是否漏填；细则按名次计分，并列或参加排名的单位少时为 0 也可能得分"))
+    return found
 
 
 def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches, full: Decimal, cap: Decimal,
@@ -226,6 +256,10 @@ def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches, ful
     for rule_id, self_score in own.items():
         if rule_id != "total" and review.get(rule_id) is not None:
             result.rule_differences[rule_id] = sign * (self_score - review[rule_id])
+    if switches.choices["A5"] == "full_marks":  # a rule the unit is not assessed on: full marks, in both
+        for r in rubric.base_rules:
+            if r.applies and not result.public_service and r.id not in own and result.rules[r.id] is not None:
+                own = dict(own, **{r.id: result.rules[r.id]})
     if "total" in own:
         self_total = own["total"]
     elif all(own.get(r.id) is not None for r in rubric.base_rules if result.rules[r.id] is not None):

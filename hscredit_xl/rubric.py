@@ -86,6 +86,7 @@ class Switch:
     options: dict[str, Option]
     quote: str
     reason: str
+    ranking: dict = field(default_factory=dict)  # A9: what a place is decided on ({by, reason})
 
 
 @dataclass(frozen=True)
@@ -262,14 +263,19 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
-    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"))
+    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"), ("ranking",))
     options = {}
     for name, opt in r.mapping(m["options"], f"开关 {sid} 的 options", tuple(m["options"] or ())).items():
         o = r.mapping(opt, f"开关 {sid} 选项 {name}", ("short", "label"), ("value",))
         options[name] = Option(name, str(o["short"]), o["label"], o.get("value", name))
     if m["default"] not in options:
         raise r.fail(m.key_lines["default"], f"开关 {sid} 的默认值「{m['default']}」不在选项中")
-    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"])
+    ranking = {}
+    if "ranking" in m:
+        ranking = dict(r.mapping(m["ranking"], f"开关 {sid} 的 ranking", ("by", "reason")))
+        if ranking["by"] not in ("shown_total", "exact"):
+            raise r.fail(m.key_lines["ranking"], f"开关 {sid} 的 ranking.by「{ranking['by']}」未知（允许：shown_total、exact）")
+    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"], ranking)
 
 
 def _read_part(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch]) -> Part:
