@@ -98,7 +98,12 @@ def cmd_new(args) -> int:
     if units is None:
         out = write_template(Path(args.output))
     else:
-        out = write_template(Path(args.output), units=units.names, public_service=units.public_service)
+        try:
+            out = write_template(Path(args.output), units=units.names, public_service=units.public_service)
+        except ValueError as exc:  # two names that give the same 考评表 sheet name
+            from .inputs import ERROR, Problem
+
+            return _fail_input([Problem(ERROR, "", str(args.units), "单位名单", "", str(exc))])
     print(f"已生成模板：{out}")
     return EXIT_OK
 

@@ -678,6 +678,13 @@ CATALOGUE: list[Case] = [
     Case("cell-rectified-above-returned", "more rectified than returned (A4)", "cell",
          cell_set(data_ref("阳新县", "rectified_issues"), 40),
          ("阳新县", data_ref("阳新县", "rectified_issues"), "「40」", "A4"), level="warning"),
+    Case("cell-commitment-inconsistent", "6 sectors reported commitments, but reported = 否 (2.1)", "cell",
+         both(cell_set(data_ref("西塞山区", "commitment_reported"), "否"),
+              cell_set(data_ref("西塞山区", "commitment_sectors"), 6)),
+         ("西塞山区", data_ref("西塞山区", "commitment_sectors"), "「6」", "5 个以上"), level="warning"),
+    Case("cell-zero-count-points", "no categories at all, yet second place on 1.3 earns 5 points", "cell",
+         cell_set(data_ref("阳新县", "public_service_categories"), 0),
+         ("阳新县", "public_service_categories", "数量为 0", "1.3"), level="warning"),
 
     # ---------------------------------------------------------------------------------- unit files (merge)
     Case("merge-other-units-data", "a unit file that also holds another unit's row", "merge",
