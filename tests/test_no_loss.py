@@ -486,20 +486,6 @@ def test_full_marks_for_units_not_assessed_accepts_their_self_score():
     assert not any("1.3" in p.field and "不计" in p.expected for p in result.problems)
 
 
-def test_full_marks_self_total_without_a_self_score_for_the_rule_not_assessed():
-    _, rows = sample()
-    for r in rows:
-        r["self_total"] = ""
-        for rule in RUBRIC.rules:
-            if rule.id != "1.3":
-                r[f"self_{rule.id}"] = "1"
-    result = score_rows(rows, choices={"A5": "full_marks"})
-    unit = next(u for u in result.units if u.unit == "黄石港区")
-    # 12 base rules at 1 point + 1.3 at its full 10 (as reviewed), bonus 1 − deduction 1
-    assert unit.self_total == D(12) + D(10) + D(1) - D(1)
-    assert unit.difference == unit.self_total - unit.total
-
-
 def test_end_only_rounding_units_showing_the_same_total_share_a_place():
     assert RUBRIC.switches["A9"].ranking["by"] == "shown_total" and RUBRIC.switches["A9"].ranking["reason"]
     _, rows = sample()

@@ -203,34 +203,63 @@ def _old_cells(old, i: int) -> dict[str, tuple[str, object]]:
 
 
 def _write_unit(book: Book, lay: L.Layout, i: int, values: Mapping[str, object]) -> None:
-    """Write the given values of unit i, each to its own cell; nothing else is touched."""
-    row = lay.unit_row(i)
-    for column in lay.data_columns:
-        if column.key in values:
-            book.write(L.DATA, row, column.col, [[_cell_value(values[column.key])]])
+    """Write the given values of unit i (data keys, self_<rule>), each to its own cell; nothing else is touched."""
+    write_data(book, lay, i, {c.key: values[c.key] for c in lay.data_columns if c.key in values})
+    write_self_scores(book, lay, i, {k[len(SELF_PREFIX):]: v for k, v in values.items() if k.startswith(SELF_PREFIX)})
+
+
+def write_data(book: Book, lay: L.Layout, i: int, values: dict[str, object]) -> None:
+    """A unit's 数据录入 values (data key -> value), as one block: a row on the master, a column in a 填报版."""
+    keys = [c.key for c in lay.data_columns if c.key in values]
+    if not keys:
+        return
+    block = [_cell_value(values[k]) for k in keys]
+    if lay.handout:
+        rows = [lay.data_rows[k] for k in keys]
+        if rows == list(range(rows[0], rows[0] + len(rows))):
+            book.write(L.DATA, rows[0], L.HANDOUT_DATA_COLUMNS["value"], [[v] for v in block])
+            return
+    for k, v in zip(keys, block):
+        book.write(L.DATA, *lay.data_cell(i, k), [[v]])
+
+
+def write_self_scores(book: Book, lay: L.Layout, i: int, self_scores: dict) -> None:
+    """The 考评表's 自评得分 of the rules given (the totals there are formulas); the others are left as they are.
+    A typed self total goes to 报送情况, where recompute compares it with the unit's own items; a 填报版 has no
+    place for it."""
     sheet = form_sheet_name(lay.units[i])
-    col = L.FORM_COLUMNS["self"]
     for rule in lay.rubric.rules:
-        if SELF_PREFIX + rule.id in values:
-            book.write(sheet, lay.form_rows[rule.id], col, [[_cell_value(values[SELF_PREFIX + rule.id])]])
-    if SELF_PREFIX + "total" in values:
-        book.write(sheet, lay.form_total_rows["total"], col, [[_cell_value(values[SELF_PREFIX + "total"])]])
+        if rule.id in self_scores:
+            book.write(sheet, lay.form_rows[rule.id], L.FORM_COLUMNS["self"], [[_cell_value(self_scores[rule.id])]])
+    if "total" in self_scores and not lay.handout and L.RETURNS in book.sheet_names:
+        col = lay.returns_columns()["self_total_typed"][0]
+        book.write(L.RETURNS, lay.unit_row(i), col, [[_cell_value(self_scores["total"])]])
 
 
 def write_concealment(book: Book, lay: L.Layout, targets: dict[int, list[tuple[object, Decimal]]]) -> None:
-    """瞒报率明细: the rows of the units in `targets` (unit index -> [(department, rate)]) are replaced.
+    """瞒报率明细: the rows of the units in `targets` (unit index -> [(department, rate)]) are replaced."""
+    write_unit_rows(book, L.CONCEALMENT, lay.concealment_last_row, lay.units, 3,
+                    {i: [[department, float(rate)] for department, rate in rows] for i, rows in targets.items()},
+                    given_unit=lay.handout)
+
+
+def write_unit_rows(book: Book, sheet: str, last: int, units: list[str], width: int,
+                    targets: dict[int, list[list[object]]], given_unit: bool = False) -> None:
+    """A per-unit list (瞒报率明细, 佐证资料: the unit's name first, then `width` − 1 values): the rows of the
+    units in `targets` (unit index -> rows without the name) are replaced.
 
     Every other unit's rows stay where they are, untouched (never a cell somebody else typed). The old rows
     of the replaced units are cleared, and the new ones go to the first free rows of the input area, in unit
-    order. Raises InputProblems (nothing written) when the input area is too small.
+    order. `given_unit`: the name is already on every row and locked (a 填报版): only the values are written.
+    Raises InputProblems (nothing written) when the input area is too small.
     """
-    grid = book.read(L.CONCEALMENT)
-    replaced = {normalize_unit_name(lay.units[i]) for i in targets}
-    last = lay.concealment_last_row
+    grid = book.read(sheet)
+    replaced = {normalize_unit_name(units[i]) for i in targets}
+    first_col = 2 if given_unit else 1
     cleared, free = [], []
     for row in range(L.FIRST_ROW, max(last, grid.max_row) + 1):
-        values = [grid.get(row, c) for c in (1, 2, 3)]
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+        values = [grid.get(row, c) for c in range(1, width + 1)]
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values[first_col - 1:]):
             if row <= last:
                 free.append(row)
         elif isinstance(values[0], str) and normalize_unit_name(values[0]) in replaced:
@@ -238,14 +267,13 @@ def write_concealment(book: Book, lay: L.Layout, targets: dict[int, list[tuple[o
             if row <= last:
                 free.append(row)
     free.sort()
-    new = [[lay.units[i], department, float(rate)]
-           for i in sorted(targets) for department, rate in targets[i]]
+    new = [[units[i], *values] for i in sorted(targets) for values in targets[i]]
     if len(new) > len(free):
         capacity = last - L.FIRST_ROW + 1
-        raise InputProblems([Problem(ERROR, "", L.CONCEALMENT, "瞒报率明细", f"{len(new)} 行",
+        raise InputProblems([Problem(ERROR, "", sheet, sheet, f"{len(new)} 行",
                                      f"模板的 {capacity} 行输入区只剩 {len(free)} 行可用",
-                                     "请减少部门数，或重新生成更大的模板")])
+                                     "请减少行数，或重新生成更大的模板")])
     for row in cleared:
-        book.write(L.CONCEALMENT, row, 1, [[None, None, None]])
+        book.write(sheet, row, first_col, [[None] * (width + 1 - first_col)])
     for row, values in zip(free, new):
-        book.write(L.CONCEALMENT, row, 1, [values])
+        book.write(sheet, row, first_col, [values[first_col - 1:]])

@@ -79,7 +79,8 @@ def _wait_seconds() -> float:
 
 
 def _try_os_lock(fd: int) -> bool:
-    """True when we got the operating-system lock; False when somebody else holds it."""
+    """True when we got the operating-system lock (or the file system has none); False when somebody else
+    holds it."""
     try:
         if sys.platform == "win32":
             import msvcrt
@@ -94,7 +95,11 @@ def _try_os_lock(fd: int) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EAGAIN, errno.EDEADLK) or sys.platform == "win32":
             return False
-        raise  # the file system cannot lock at all: say so rather than pretend
+        if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            # a file system that can not lock (some network shares): go on; the changed-since-read check in
+            # atomic_output still refuses to overwrite another writer's work
+            return True
+        raise
 
 
 def _holder(path: Path) -> dict:
