@@ -87,6 +87,7 @@ class Switch:
     options: dict[str, Option]
     quote: str
     reason: str
+    on_form: bool = False  # the option in force changes a score a 考评表 shows: the form names it
     ranking: dict = field(default_factory=dict)  # A9: what a place is decided on ({by, reason})
 
 
@@ -225,6 +226,7 @@ class Rubric:
     totals: dict
     items: tuple[Item, ...]
     submission: Submission | None = None
+    remarks: tuple[str, ...] = ()  # 备注 under the official table, verbatim
 
     @property
     def year(self) -> int:
@@ -303,7 +305,7 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
-    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"), ("ranking",))
+    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"), ("on_form", "ranking"))
     options = {}
     for name, opt in r.mapping(m["options"], f"开关 {sid} 的 options", tuple(m["options"] or ())).items():
         o = r.mapping(opt, f"开关 {sid} 选项 {name}", ("short", "label"), ("value",))
@@ -315,7 +317,8 @@ def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
         ranking = dict(r.mapping(m["ranking"], f"开关 {sid} 的 ranking", ("by", "reason")))
         if ranking["by"] not in ("shown_total", "exact"):
             raise r.fail(m.key_lines["ranking"], f"开关 {sid} 的 ranking.by「{ranking['by']}」未知（允许：shown_total、exact）")
-    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"], ranking)
+    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"], bool(m.get("on_form", False)),
+                  ranking)
 
 
 def _read_part(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch]) -> Part:
@@ -371,7 +374,7 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
     except yaml.YAMLError as exc:
         raise RubricError(f"{path}：不是有效的 YAML：{exc}") from None
     top = r.mapping(data, "评分细则文件", ("schema", "document", "units", "fields", "switches", "weights", "totals", "items"),
-                    ("submission",))
+                    ("submission", "remarks"))
     if top["schema"] != 1:
         raise r.fail(top.key_lines["schema"], f"不支持的 schema「{top['schema']}」（支持 1）")
     document = r.mapping(top["document"], "document",
@@ -432,8 +435,9 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
         if f.applies not in APPLIES:
             raise r.fail(node.key_lines["applies"], f"字段 {f.key} 的 applies「{f.applies}」未知（允许：public_service）")
     submission = _read_submission(r, top["submission"]) if "submission" in top else None
+    remarks = tuple(_text(x) for x in r.seq(top, "remarks")) if "remarks" in top else ()
     return Rubric(path, dict(document), units, tuple(fields), switches, weights, dict(totals), tuple(items),
-                  submission)
+                  submission, remarks)
 
 
 def _read_evidence(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch], keys: set[str]) -> Evidence:

@@ -200,7 +200,7 @@ def test_a_blank_in_the_data_file_erases_nothing(filled, tmp_path, capsys):
     for r in rows:
         r["adjustment"] = r["adjustment_reason"] = ""
         r["self_1.2.1"] = ""
-    data = write_csv(tmp_path / "again.csv", header + ["self_1.2.1"], rows)
+    data = write_csv(tmp_path / "again.csv", header + [k for k in ["self_1.2.1"] if k not in header], rows)
     code, _, err = cli(capsys, "fill", filled, data)
     assert code == 0, err
     assert cell_value(filled, *data_cell("下陆区", "adjustment")) == 2

@@ -164,6 +164,10 @@ def fill_book(book: Book, rows: list[dict], problems: list[Problem] | None = Non
     if blocking:  # columns moved or unit rows changed: writing by position would hit the wrong cells
         raise InputProblems(found + blocking)
     choices = dict(inp.rubric.default_choices, **inp.choices)
+    if lay.handout:  # 综合评定 is the city's: a 填报版 has no place for it, and says so rather than drop it
+        found += [Problem(WARNING, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
+                          "填报版不含综合评定调整（由市信用办确定），未写入") for unit in units
+                  if unit.adjustment or unit.adjustment_reason]
     plans = {placed[n]: _new_values(rows[n], unit, choices) for n, unit in enumerate(units)}
     as_typed = {placed[n]: {k: rows[n].get(k, v) for k, v in plans[placed[n]].items()} for n in range(len(units))}
     clashes = [c for i, new in as_typed.items()

@@ -23,6 +23,7 @@ LAYOUT_VERSION = "1"
 GUIDE, SETTINGS, DATA, CONCEALMENT, SCORES, SUMMARY, CHECK = (
     "说明", "设置", "数据录入", "瞒报率明细", "计分", "汇总", "校验结果")
 HANDOUT_GUIDE, SUBMISSION, EVIDENCE, RETURNS = "填报说明", "报送信息", "佐证资料", "报送情况"
+RESULT = "考核评价结果"
 FORM_PREFIX = "考评表-"
 
 FIRST_ROW = 5  # first unit row on 数据录入, 计分, 汇总, 设置 (headers above)
@@ -250,6 +251,20 @@ class Layout:
             headers["doc:" + doc.key] = doc.label
         headers["source"] = "来源文件"
         return {key: (n, text) for n, (key, text) in enumerate(headers.items(), start=1)}
+
+    def result_columns(self) -> dict[str, tuple[int, str]]:
+        """考核评价结果: key -> (column, header); the keys are 汇总's (the same numbers, one page)."""
+        headers = {"final_rank": "名次", "unit": "单位", "base_scaled": "基础分（折算后）", "bonus": "加分",
+                   "deduction": "扣分", "total": "复核得分", "adjustment": "综合评定调整",
+                   "adjustment_reason": "调整理由", "final": "最终得分"}
+        for w in self.rubric.weights:
+            headers["weight:" + w.name] = f"{w.name}贡献分（权重见设置）"
+        return {key: (n, text) for n, (key, text) in enumerate(headers.items(), start=1)}
+
+    @property
+    def result_sign_rows(self) -> tuple[int, int]:
+        """考核评价结果: the issuer's row and the date's row, below the units (a blank row between)."""
+        return self.last_row + 3, self.last_row + 4
 
     @property
     def evidence_last_row(self) -> int:
