@@ -23,9 +23,7 @@ import pytest
 
 from hscredit_xl.cli import main
 from hscredit_xl.datafile import read_rows
-from hscredit_xl.inputs import parse_units
 from hscredit_xl.rubric import load_rubric
-from hscredit_xl.engine import score_units
 from hscredit_xl.scoring import InputProblems, score_rows
 from hscredit_xl.workbook import history
 from hscredit_xl.workbook import layout as L
@@ -111,6 +109,14 @@ def test_new_refuses_an_existing_workbook_unless_force(filled, capsys):
     assert code == 0, err
     assert read_inputs(OpenpyxlBook(filled, open_untrusted(filled))).rows[0].get("objections") is None  # blank again
     assert history.versions(filled)[0].path.read_bytes() == before  # the work it replaced is kept
+
+
+def test_new_refuses_before_it_writes_anything_with_data_file_too(filled, tmp_path, capsys):
+    data = tmp_path / "空白.csv"
+    before = filled.read_bytes()
+    code, _, err = cli(capsys, "new", "-o", filled, "--data-file", data)
+    assert code == 2 and str(filled) in err
+    assert filled.read_bytes() == before and not data.exists()
 
 
 def test_plain_new_refuses_the_default_name_too(tmp_path, capsys, monkeypatch):
@@ -360,8 +366,10 @@ def test_a_second_writer_is_refused_naming_the_holder(filled, tmp_path, capsys, 
     proc, release = hold_lock(filled, tmp_path)
     try:
         before = filled.read_bytes()
+        header, rows = sample()
+        unit_csv = write_csv(tmp_path / "阳新县.csv", header, [row_of(rows, "阳新县")])
         for args in (("fill", filled, sample_path(), "--replace"), ("recompute", filled),
-                     ("history", filled, "--restore", 1)):
+                     ("merge", filled, unit_csv, "--replace"), ("history", filled, "--restore", 1)):
             code, out, err = cli(capsys, *args)
             assert code == 2, (args, err)
             assert f"进程 {proc.pid}" in err and socket.gethostname() in err and "测试持有" in err
@@ -464,12 +472,6 @@ def test_a_bad_units_file_lists_every_line(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------------------ 6. switch corners
-def parse(rows, choices):
-    units, problems = parse_units(RUBRIC, rows, choices=dict(RUBRIC.default_choices, **choices))
-    assert not [p for p in problems if p.level == "error"], problems
-    return units, problems
-
-
 def test_full_marks_for_units_not_assessed_accepts_their_self_score():
     _, rows = sample()
     for r in rows:
