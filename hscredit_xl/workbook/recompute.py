@@ -628,18 +628,21 @@ def _stamp(book: Book, inp: Inputs, now: dt.datetime | None) -> str:
 
 
 def _write_form(book: Book, lay: Layout, rubric: Rubric, u, stamp: str) -> None:
+    """复核得分 and, beside it, 计分依据 (how each score came about) — one block per 考评表."""
     sheet = form_sheet_name(u.unit)
-    values = []
+    block = []
     for rule in rubric.rules:
         if rule.role == "bonus":
-            values.append(_f(u.bonus))
+            value = _f(u.bonus)
         elif rule.role == "deduction":
-            values.append(_f(u.deduction))
+            value = _f(u.deduction)
         else:
             score = u.rules[rule.id]
-            values.append(L.NOT_ASSESSED if score is None else _f(score))
-    values += [_f(u.base), _f(u.base_scaled), _f(u.total)]
-    book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], [[v] for v in values])
+            value = L.NOT_ASSESSED if score is None else _f(score)
+        block.append([value, u.why.get(rule.id) or None])
+    block += [[_f(u.base), None], [_f(u.base_scaled), None], [_f(u.total), u.why_total or None]]
+    width = 2 if L.FORM_EXTRA_COLUMN == L.FORM_COLUMNS["review"] + 1 else 1
+    book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], [r[:width] for r in block])
     stamp_row = getattr(lay, "form_stamp_row", None)
     if stamp_row:
         book.write(sheet, stamp_row, 1, [[stamp]])
