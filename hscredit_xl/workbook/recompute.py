@@ -577,8 +577,12 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
                      ("adjustment_reason", lambda u: u.adjustment_reason or None)):
         book.write(L.SUMMARY, first, cols[key], [[get(u)] for u in units])
 
-    stamp = _stamp(book, inp, now)
+    summary = book.read(L.SUMMARY)
+    stamp = _stamp(inp, now, summary.get(*_coords(lay.summary_stamp_cell)))
     book.write(L.SUMMARY, *_coords(lay.summary_stamp_cell), [[stamp]])
+    legacy = summary.get(*_coords(lay.legacy_stamp_cell))
+    if isinstance(legacy, str) and legacy.startswith(STAMP_PREFIX):  # an earlier version's stamp: one stamp only
+        book.write(L.SUMMARY, *_coords(lay.legacy_stamp_cell), [[None]])
     if L.RESULT in book.sheet_names:
         _write_result(book, lay, result, stamp)
     for u in units:
@@ -616,11 +620,10 @@ def _write_result(book: Book, lay: Layout, result: Result, stamp: str) -> None:
     book.write(L.RESULT, lay.result_sign_rows[1], 1, [[f"{y}年{m}月{d}日" if when else None]])
 
 
-def _stamp(book: Book, inp: Inputs, now: dt.datetime | None) -> str:
+def _stamp(inp: Inputs, now: dt.datetime | None, previous: object) -> str:
     """Time, tool and rubric versions and the inputs' SHA-256; kept as it was when nothing changed."""
     doc = inp.rubric.document
     tail = f"；工具 hscredit-xl {__version__}；细则 {doc['number']}（版本 {inp.rubric.version}）；输入数据 SHA-256：{inp.digest}"
-    previous = book.read(L.SUMMARY).get(*_coords(inp.layout.summary_stamp_cell))
     if isinstance(previous, str) and previous.startswith(STAMP_PREFIX) and previous.endswith(tail):
         return previous
     moment = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")

@@ -99,7 +99,11 @@ def put(ws: Worksheet, row: int, col: int, value, *, bold: bool = False, border:
 
 
 def title(ws: Worksheet, text: str) -> None:
-    c = put(ws, 1, 1, text)
+    title_at(ws, 1, 1, text)
+
+
+def title_at(ws: Worksheet, row: int, col: int, text: str) -> None:
+    c = put(ws, row, col, text)
     c.font = Font(name=FONT_NAME, size=14, bold=True)
 
 
