@@ -127,15 +127,8 @@ def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
                       "请用 hscredit-xl new 生成新模板后重新填写")
     if inp.problems:
         return inp
-    guide = book.read(L.GUIDE)
-    expected = Layout.build(rubric).identity()
-    for key in ("template", "rubric", "layout"):
-        row, col = _coords(L.GUIDE_ID_CELLS[key])
-        found = guide.get(row, col)
-        if found != expected[key]:
-            inp.error("", _at(L.GUIDE, row, col), "模板标识", found,
-                      f"应为「{expected[key]}」：该文件不是本工具当前版本的模板（或细则版本不同）",
-                      "请用 hscredit-xl new 生成新模板后重新填写")
+    _check_identity(book.read(L.GUIDE), inp, L.GUIDE, Layout.build(rubric).identity(), "模板",
+                    "请用 hscredit-xl new 生成新模板后重新填写")
     if inp.problems:
         return inp
     units, flags = _read_settings_units(book, inp)
@@ -151,6 +144,16 @@ def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
     return inp
 
 
+def _check_identity(guide: Grid, inp: Inputs, sheet: str, expected: dict[str, str], what: str, hint: str) -> None:
+    """The identity cells (template, rubric, layout) say the file is ours and of this version."""
+    for key in ("template", "rubric", "layout"):
+        row, col = _coords(L.GUIDE_ID_CELLS[key])
+        found = guide.get(row, col)
+        if found != expected[key]:
+            inp.error("", _at(sheet, row, col), "模板标识", found,
+                      f"应为「{expected[key]}」：该文件不是本工具当前版本的{what}（或细则版本不同）", hint)
+
+
 def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
     """A unit's 填报版: its identity (填报说明's cells), its one unit and that unit's 1.3 flag."""
     for sheet in (L.HANDOUT_GUIDE, L.SUBMISSION, L.DATA, L.CONCEALMENT, L.EVIDENCE):
@@ -160,14 +163,8 @@ def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
     if inp.problems:
         return inp
     guide = book.read(L.HANDOUT_GUIDE)
-    expected = Layout.build(inp.rubric, ["-"], [False], handout=True).identity()
-    for key in ("template", "rubric", "layout"):
-        row, col = _coords(L.GUIDE_ID_CELLS[key])
-        found = guide.get(row, col)
-        if found != expected[key]:
-            inp.error("", _at(L.HANDOUT_GUIDE, row, col), "模板标识", found,
-                      f"应为「{expected[key]}」：该文件不是本工具当前版本的填报版（或细则版本不同）",
-                      "请用市信用办发的填报版重新填写")
+    _check_identity(guide, inp, L.HANDOUT_GUIDE, Layout.build(inp.rubric, ["-"], [False], handout=True).identity(),
+                    "填报版", "请用市信用办发的填报版重新填写")
     row, col = _coords(L.HANDOUT_ID_CELLS["unit"])
     unit = guide.get(row, col)
     if not isinstance(unit, str) or not unit.strip():
