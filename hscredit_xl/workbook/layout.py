@@ -57,6 +57,9 @@ CONCEALMENT_COLUMNS = {"unit": 1, "department": 2, "rate": 3}  # 瞒报率明细
 FORM_HEADER_ROW = 3  # 考评表: rows 1 title, 2 填报单位, 3 column headers, then Layout.form_rows
 FORM_COLUMNS = {"number": 1, "item": 2, "indicator": 3, "points": 4, "content": 5, "scoring": 6, "method": 7,
                 "self": 8, "review": 9}
+# beside the official table: the master's 计分依据 (how each review score came about, written by recompute);
+# a 填报版's scores from the unit's own data (按填报数据测算)
+FORM_EXTRA_COLUMN = 10
 RANKED_BY_CITY = "由市信用办排名复核"  # a 填报版's reference score of a rule ranked among the units
 NOT_ASSESSED = "不参加考核"
 CHECK_STATUS_CELL = "A2"  # 校验结果: 「尚未重算」 until recompute writes its status
@@ -107,7 +110,8 @@ class Layout:
     score_signature_cell: str = "A3"
     # 汇总
     summary_columns: dict[str, int] = field(default_factory=dict)
-    summary_stamp_cell: str = "A2"
+    summary_stamp_cell: str = "B2"  # not in A, which repeats (and is cut) on 汇总's second printed page
+    legacy_stamp_cell: str = "A2"  # where workbooks of earlier versions carry it
     # 考评表
     form_rows: dict[str, int] = field(default_factory=dict)
     form_total_rows: dict[str, int] = field(default_factory=dict)
@@ -359,12 +363,12 @@ class Layout:
         scaled_ref, capped_ref, total_ref = (f"{c[k]}{r}" for k in ("base_scaled", "capped", "total"))
         out["capped"] = f'=IF({scaled_ref}="","",MIN({cap},{scaled_ref}+N({c["bonus"]}{r})))'
         out["total"] = f'=IF({capped_ref}="","",MAX({floor},{capped_ref}-N({c["deduction"]}{r})))'
-        out["rank"] = _rank_formula(c["total"], r, first, last, choices["A1"])
+        out["rank"] = _rank_formula(c["total"], r, first, last, choices["A1"], per_rule)
         sign = "" if choices["A10"] == "self_minus_review" else "-"
         out["difference"] = (f'=IF(AND(ISNUMBER({c["self_total"]}{r}),ISNUMBER({total_ref})),'
                              f'{sign}({c["self_total"]}{r}-{total_ref}),"")')
         out["final"] = f'=IF(ISNUMBER({total_ref}),{total_ref}+N({c["adjustment"]}{r}),"")'
-        out["final_rank"] = _rank_formula(c["final"], r, first, last, choices["A1"])
+        out["final_rank"] = _rank_formula(c["final"], r, first, last, choices["A1"], per_rule)
         for w in self.rubric.weights:
             weight_cell = f"'{SETTINGS}'!$B${self.weight_rows[w.name]}"
             final_ref = f"{c['final']}{r}"
@@ -612,12 +616,16 @@ def _array(values) -> str:
     return "{" + ",".join(_num(v) for v in values) + "}"
 
 
-def _rank_formula(col: str, row: int, first: int, last: int, ties: str) -> str:
+def _rank_formula(col: str, row: int, first: int, last: int, ties: str, rounded: bool = True) -> str:
+    """The place by a column. Units that show the same total share a place (decisions A9): with per-rule
+    rounding the totals are already rounded; otherwise the places are taken on the totals rounded as shown."""
     rng = f"${col}${first}:${col}${last}"
     if ties == "dense":
         place = f"SUMPRODUCT(({rng}>{col}{row})/COUNTIF({rng},{rng}))+1"
-    else:
+    elif rounded:
         place = f"_xlfn.RANK.EQ({col}{row},{rng},0)"
+    else:
+        place = f"SUMPRODUCT(--(ROUND({rng},2)>ROUND({col}{row},2)))+1"
     return f'=IF(ISNUMBER({col}{row}),{place},"")'
 
 

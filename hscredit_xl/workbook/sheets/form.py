@@ -119,6 +119,8 @@ def build(ctx: SheetContext, unit: str) -> None:
         st.computed(ws, row, F["review"], "0.00")
     if lay.handout:
         _reference_column(ctx, ws, index)
+    else:
+        _why_column(ctx, ws)
 
     # borders over the whole table, merged cells included, so the printout shows every line
     last_row = max(lay.form_total_rows.values())
@@ -126,15 +128,16 @@ def build(ctx: SheetContext, unit: str) -> None:
         for c in row:
             c.border = st.BORDER
 
+    printed = last_col if lay.handout else L.FORM_EXTRA_COLUMN  # the master prints 计分依据 with the table
     note = st.put(ws, lay.form_note_row, 1, form_note(rubric, lay, ctx.choices), wrap=True, align=st.WRAP_TOP)
     note.font = Font(name=st.FONT_NAME, size=9, color=st.NOTE_TEXT)
-    ws.merge_cells(start_row=lay.form_note_row, start_column=1, end_row=lay.form_note_row, end_column=last_col)
+    ws.merge_cells(start_row=lay.form_note_row, start_column=1, end_row=lay.form_note_row, end_column=printed)
     ws[lay.form_stamp_cell].font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
-    ws.merge_cells(start_row=lay.form_stamp_row, start_column=1, end_row=lay.form_stamp_row, end_column=last_col)
+    ws.merge_cells(start_row=lay.form_stamp_row, start_column=1, end_row=lay.form_stamp_row, end_column=printed)
 
     ws.sheet_view.showGridLines = False
     ws.print_title_rows = f"1:{L.FORM_HEADER_ROW}"
-    ws.print_area = f"A1:{col_letter(last_col)}{lay.form_stamp_row}"
+    ws.print_area = f"A1:{col_letter(printed)}{lay.form_stamp_row}"
     st.landscape(ws)
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
@@ -225,10 +228,23 @@ def form_note(rubric, lay, choices: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _why_column(ctx: SheetContext, ws) -> None:
+    """Beside the official table, printed with it: how each review score came about (recompute writes it)."""
+    lay = ctx.lay
+    col = L.FORM_EXTRA_COLUMN
+    st.header(ws, L.FORM_HEADER_ROW, col, "计分依据")
+    ws.column_dimensions[col_letter(col)].width = 40
+    small = Font(name=st.FONT_NAME, size=8)
+    for row in list(lay.form_rows.values()) + list(lay.form_total_rows.values()):
+        c = st.computed(ws, row, col)
+        c.font = small
+        c.alignment = st.WRAP_LEFT
+
+
 def _reference_column(ctx: SheetContext, ws, index: int) -> None:
     """Beside the official table (not printed): the scores the unit's own data gives, by native formulas."""
     lay = ctx.lay
-    col = max(L.FORM_COLUMNS.values()) + 1
+    col = L.FORM_EXTRA_COLUMN
     st.header(ws, L.FORM_HEADER_ROW, col, "按填报数据测算（参考）")
     ws.column_dimensions[col_letter(col)].width = 14
     for rule_id, formula in lay.reference_formulas(index, ctx.choices).items():
