@@ -7,9 +7,10 @@ never pass by silently skipping the LibreOffice checks. Mark such tests ``@pytes
 well, so ``-m "not soffice"`` leaves them out of a quick run.
 
 Speed. The suite runs on every core (pytest-xdist: ``-n auto --dist loadfile`` in pyproject's addopts; ``-n 0``
-runs it in one process, e.g. for ``--pdb``). ``loadfile`` hands out whole test files, so a module- or
-session-scoped fixture is built once per file, never once per worker for nothing. (``loadgroup`` would let
-LibreOffice tests of several files share one worker, but pytest 9.2 silently breaks it: pytest-xdist#1386.)
+runs it in one process, e.g. for ``--pdb``). ``loadfile`` hands out whole test files, so a module-scoped
+fixture is built once, not once per worker, and a session-scoped one once per worker whose files ask for it.
+(``loadgroup`` would let LibreOffice tests of several files share one worker, but pytest 9.2 silently breaks
+it: pytest-xdist#1386.)
 
 A LibreOffice run costs about 2 s of CPU (a new profile every time). So:
 
@@ -23,7 +24,7 @@ A LibreOffice run costs about 2 s of CPU (a new profile every time). So:
     ``libreoffice.printed(name, make)``, where ``make(folder) -> Path`` writes the source workbook into a
     fresh folder; or ``libreoffice.run(name, work)`` when ``work(folder)`` does more (several workbooks in
     one ``office.recalculate_many``, say) and returns whatever the tests need. Name the run after what it
-    is (``"office:print-workbook"``): the same name anywhere in the suite is the same run. A fixture that
+    is (``"office:print-workbook"``): the same name anywhere in a worker is the same run. A fixture that
     just hands one of these on can be function-scoped: the cache is the session's.
 
 * Several workbooks to recalculate: one ``office.recalculate_many`` run (one start-up) instead of one run each.
