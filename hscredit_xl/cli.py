@@ -541,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rule", metavar="规则", nargs="?", help="规则编号，如 1.2.5（可写指标或项目编号，如 1.2）；不写则说明全部")
     p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser("merge", help="把各单位报送的工作簿（自评数据、瞒报率明细、自评得分）合并进主工作簿")
+    p = sub.add_parser("merge", help="把各单位交回的填报版（或完整模板、CSV）合并进主工作簿：数据、自评得分、瞒报率明细、佐证资料、报送信息")
     p.add_argument("master", help="主工作簿 .xlsx（市里的模板）")
     p.add_argument("unit_files", nargs="+", metavar="UNIT_FILE", help="单位报送的工作簿 .xlsx，每个单位一个")
     p.add_argument("-o", "--output", help="另存为（默认覆盖主工作簿）")
