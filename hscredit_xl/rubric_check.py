@@ -3,15 +3,17 @@
 For any rubric file (2020's or a later year's), four checks, each problem reported with the file's line:
 
 * verbatim: every sentence the file quotes from the notice (rule and part `text`, tier texts, indicator
-  `scoring`, `content`, `method`, `points_text`, item `heading`, switch `quote`, totals `quote`) occurs in it
-  character for character; item and indicator names, which the notice's table wraps inside words, occur with
-  whitespace ignored. The notice is the file `document.source` names, relative to the rubric file;
+  `scoring`, `content`, `method`, `points_text`, item `heading`, switch `quote`, totals `quote`, a rule's
+  evidence `requirement` and `method`, and the submission's `quote`, `send_to`, `contact`, `phone`, documents'
+  `quote` and `guidance`) occurs in it character for character; item and indicator names, which the notice's
+  table wraps inside words, occur with whitespace ignored. The notice is the file `document.source` names,
+  relative to the rubric file;
 * points: the best input reaches each rule's points (default switches), rules add up to their indicator,
   indicators to their item, the base items to `totals.full`; bonus and deduction items add up within themselves
   and stay out of the base total; floor ≤ full ≤ cap;
 * cases: every part has cases, and each computes as written through `engine.score_given`, the code that scores;
-* references: every data key a part reads is a field, every `{switch: X}` and `when` names a switch and option
-  that exist, every field's `rule` is a rule of the file. These are checked on the file as read, before the
+* references: every data key a part reads or evidence claims is a field, every `{switch: X}` and `when` names a
+  switch and option that exist, every field's `rule` is a rule of the file. These are checked on the file as read, before the
   schema, so that all of them are listed at once.
 
 The tests run the shipped 2020 rubric through the same functions (tests/test_rubric.py).
@@ -166,6 +168,14 @@ def _part_name(rule_id: str, rule: Any, n: int) -> str:
 # ----------------------------------------------------------------------------------------------- references
 
 
+def _text_line(lines: list[str], start: int, text: str) -> int:
+    """The first line at or after `start` holding `text` (a list's items keep no line of their own)."""
+    for n in range(max(start, 1), len(lines) + 1):
+        if text in lines[n - 1]:
+            return n
+    return start
+
+
 def _token_line(lines: list[str], start: int, token: str) -> int:
     """The first line at or after `start` where `token` is written as a whole word (a flow list may wrap)."""
     word = re.compile(rf"(?<![\w.]){re.escape(token)}(?![\w.])")
@@ -203,6 +213,20 @@ def _switch_refs(node: Any) -> Iterator[tuple[str, int]]:
             yield from _switch_refs(v)
 
 
+def _when_findings(node: Any, name: str, switches: dict[str, list]) -> list[Finding]:
+    """A `when` naming a switch or option that does not exist."""
+    when = node.get("when")
+    out = []
+    for sid, option in (when.items() if isinstance(when, dict) else ()):
+        line = _line(when, sid)
+        if str(sid) not in switches:
+            out.append(Finding(line, f"{name} 的 when 引用了未定义的开关「{sid}」"))
+        elif option not in switches[str(sid)]:
+            out.append(Finding(line, f"{name} 的 when 引用了开关 {sid} 没有的选项「{option}」"
+                                     f"（可选：{'、'.join(map(str, switches[str(sid)]))}）"))
+    return out
+
+
 def reference_findings(tree: Any, lines: list[str]) -> list[Finding]:
     """Data keys, switches, options and rule ids the file names but does not define."""
     keys = {str(f.get("key")) for f in _seq(tree, "fields")}
@@ -218,14 +242,16 @@ def reference_findings(tree: Any, lines: list[str]) -> list[Finding]:
         for sid, line in _switch_refs({k: v for k, v in part.items() if k in ("value", "params")}):
             if sid not in switches:
                 out.append(Finding(line, f"{name} 引用了未定义的开关「{sid}」（已定义：{'、'.join(switches)}）"))
-        when = part.get("when")
-        for sid, option in (when.items() if isinstance(when, dict) else ()):
-            line = _line(when, sid)
-            if str(sid) not in switches:
-                out.append(Finding(line, f"{name} 的 when 引用了未定义的开关「{sid}」"))
-            elif option not in switches[str(sid)]:
-                out.append(Finding(line, f"{name} 的 when 引用了开关 {sid} 没有的选项「{option}」"
-                                         f"（可选：{'、'.join(map(str, switches[str(sid)]))}）"))
+        out.extend(_when_findings(part, name, switches))
+    for _, _, rule in _rules(tree):
+        for n, evidence in enumerate(_seq(rule, "evidence"), 1):
+            name = f"规则 {rule.get('id')} 佐证资料 {n}"
+            claims = evidence.get("claims")
+            for key in [claims] if isinstance(claims, str) else claims if isinstance(claims, list) else []:
+                if str(key) not in keys:
+                    out.append(Finding(_token_line(lines, _line(evidence, "claims"), str(key)),
+                                       f"{name} 的 claims 引用的数据键「{key}」未在 fields 中定义"))
+            out.extend(_when_findings(evidence, name, switches))
     rule_ids = {str(rule.get("id")) for _, _, rule in _rules(tree)}
     for f in _seq(tree, "fields"):
         if f.get("rule") not in (None, "") and str(f["rule"]) not in rule_ids:
@@ -236,8 +262,11 @@ def reference_findings(tree: Any, lines: list[str]) -> list[Finding]:
 # ------------------------------------------------------------------------------------------------ verbatim
 
 
-def quotes(tree: Any) -> list[Quote]:
-    """Every sentence the file claims to take from its notice, with its line (an alias's text: where written)."""
+def quotes(tree: Any, lines: list[str]) -> list[Quote]:
+    """Every sentence the file claims to take from its notice, with its line (an alias's text: where written).
+
+    lines: the file's text lines, where a sentence written as a list item (submission guidance) is looked up.
+    """
     found: list[Quote] = []
 
     def add(node: Any, key: str, where: str, exact: bool = True) -> None:
@@ -255,8 +284,20 @@ def quotes(tree: Any) -> list[Quote]:
             for key in ("content", "scoring", "method", "points_text"):
                 add(ind, key, f"指标 {ind.get('id')} 的 {key}")
             add(ind, "name", f"指标 {ind.get('id')} 的 name", exact=False)
+    sub = tree.get("submission")
+    for key in ("quote", "send_to", "contact", "phone"):
+        add(sub, key, f"submission 的 {key}")
+    for doc in _seq(sub, "documents"):
+        add(doc, "quote", f"submission 文件 {doc.get('key')} 的 quote")
+    guidance = sub.get("guidance") if isinstance(sub, dict) else None
+    for n, sentence in enumerate(guidance if isinstance(guidance, list) else [], 1):
+        found.append(Quote(f"submission 的 guidance 第 {n} 句", str(sentence),
+                           _text_line(lines, _line(sub, "guidance"), str(sentence))))
     for _, _, rule in _rules(tree):
         add(rule, "text", f"规则 {rule.get('id')} 的 text")
+        for n, evidence in enumerate(_seq(rule, "evidence"), 1):
+            add(evidence, "requirement", f"规则 {rule.get('id')} 佐证资料 {n} 的 requirement")
+            add(evidence, "method", f"规则 {rule.get('id')} 佐证资料 {n} 的 method")
     for rule_id, rule, n, part in _parts(tree):
         name = _part_name(rule_id, rule, n)
         add(part, "text", f"{name} 的 text")
@@ -281,8 +322,8 @@ def quote_finding(quote: Quote, notice: str) -> Finding | None:
     return Finding(quote.line, f"{quote.where} 未{how}见于通知原文：「{quote.text}」")
 
 
-def verbatim_findings(tree: Any, notice: str) -> list[Finding]:
-    return [f for f in (quote_finding(q, notice) for q in quotes(tree)) if f is not None]
+def verbatim_findings(tree: Any, notice: str, lines: list[str]) -> list[Finding]:
+    return [f for f in (quote_finding(q, notice) for q in quotes(tree, lines)) if f is not None]
 
 
 # -------------------------------------------------------------------------------------------------- points
@@ -432,10 +473,10 @@ def check_file(path: Path | str) -> Checked:
                                 f"无法读取 document.source 指向的通知原文「{source}」（路径相对于细则文件所在的文件夹，"
                                 "应为 UTF-8 文本）"))
     if notice is not None:
-        findings.extend(verbatim_findings(tree, notice))
+        findings.extend(verbatim_findings(tree, notice, lines))
     findings.extend(points_findings(rubric, tree))
     findings.extend(case_findings(rubric, tree))
     checked.findings = sorted(findings, key=lambda f: f.line)
-    checked.quotes = len(quotes(tree))
+    checked.quotes = len(quotes(tree, lines))
     checked.cases = len(case_checks(rubric, tree))
     return checked

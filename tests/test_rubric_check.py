@@ -125,6 +125,11 @@ QUOTE_EDITS = [
     ("第 3 项的 heading", "heading: 加分项", "heading: 加分项（5分，", "heading: 加分项（6分，"),
     ("指标 4 的 points_text", "points_text: 扣5分", "points_text: 扣5分", "points_text: 扣五分"),
     ("指标 1.2 的 name", "name: 问题数据整改情况", "name: 问题数据整改情况", "name: 问题数据整改状况"),
+    ("规则 2.2 佐证资料 1 的 requirement", "requirement: 开展信用培训", "requirement: 开展信用培训",
+     "requirement: 开展信用培训教育"),
+    ("submission 的 guidance 第 2 句", "    - 自评应实事求是。", "    - 自评应实事求是。", "    - 自评应客观公正。"),
+    ("submission 的 phone", '  phone: "0000000"', '  phone: "0000000"', '  phone: "0000001"'),
+    ("submission 文件 summary 的 quote", "quote: 工作总结}", "quote: 工作总结}", "quote: 年度工作总结}"),
 ]
 
 
@@ -261,6 +266,14 @@ def test_a_when_naming_an_option_that_does_not_exist(tmp_path):
 def test_a_field_naming_a_rule_that_does_not_exist(tmp_path):
     path = broken(tmp_path, ('type: count, unit: 次, rule: "2.3"', 'type: count, unit: 次, rule: "2.9"'))
     assert problems(path)[0] == (line_of("key: campaigns"), "字段 campaigns 的 rule「2.9」不是细则中的规则编号")
+
+
+def test_evidence_claiming_an_undefined_key_or_option(tmp_path):
+    old = "{requirement: 开展信用培训, method: 各单位提供佐证资料, claims: [training]}"
+    path = broken(tmp_path, (old, old.replace("[training]", "[trainings], when: {B2: maybe}")))
+    assert problems(path)[:2] == [
+        (line_of(old), "规则 2.2 佐证资料 1 的 claims 引用的数据键「trainings」未在 fields 中定义"),
+        (line_of(old), "规则 2.2 佐证资料 1 的 when 引用了开关 B2 没有的选项「maybe」（可选：inclusive、exclusive）")]
 
 
 def test_every_undefined_reference_is_listed_at_once(tmp_path, capsys):
