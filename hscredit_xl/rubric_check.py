@@ -358,8 +358,12 @@ def points_findings(rubric: Rubric, tree: Any) -> list[Finding]:
     for item_node, item in zip(_seq(tree, "items"), rubric.items):
         for ind_node, ind in zip(_seq(item_node, "indicators"), item.indicators):
             for rule_node, rule in zip(_seq(ind_node, "rules"), ind.rules):
-                best = sum((best_score(p, switches.resolve(p.params)) for p in rule.parts if switches.active(p)),
-                           ZERO)
+                try:
+                    best = sum((best_score(p, switches.resolve(p.params)) for p in rule.parts if switches.active(p)),
+                               ZERO)
+                except Exception as exc:  # noqa: BLE001 - a parameter the engine cannot compute with is the problem
+                    out.append(Finding(_line(rule_node, "parts"), f"规则 {rule.id} 的计分参数无法计算：{exc}"))
+                    continue
                 if best != rule.points:
                     out.append(Finding(_line(rule_node, "points"),
                                        f"规则 {rule.id} 的分值为 {_num(rule.points)}，但在默认设置下其计分部分最多得 "

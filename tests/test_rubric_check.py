@@ -197,6 +197,14 @@ def test_bonus_and_deduction_items_stay_out_of_the_base_total_but_add_up_themsel
                                "第 4 项的分值为 6，但其指标分值之和为 5＝5")]
 
 
+def test_a_parameter_the_engine_cannot_compute_with(tmp_path):
+    path = broken(tmp_path, ("params: {top: 10, step: 3, floor: 0,", "params: {top: 十, step: 3, floor: 0,"))
+    found = problems(path)
+    assert found[0][0] == line_of("parts:", start=_rule_points_line("1.1"))
+    assert found[0][1].startswith("规则 1.1 的计分参数无法计算：")
+    assert all("计算出错" in message for _, message in found[1:]) and len(found) == 5  # its four cases too
+
+
 def test_a_cap_below_the_full_total(tmp_path):
     path = broken(tmp_path, ("  cap: 50", "  cap: 40"))
     assert problems(path) == [(line_of("  cap: 50"), "totals.cap 40（加分后总分的上限）小于 totals.full 50")]
