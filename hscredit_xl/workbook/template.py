@@ -19,7 +19,8 @@ from ..rubric import Rubric, load_rubric
 from . import layout as L
 from .atomic import save_workbook_atomic
 from .layout import Layout
-from .sheets import check, concealment, data, form, guide, scores, settings, style, summary
+from .sheets import (check, concealment, data, evidence, form, guide, handout_guide, returns, scores, settings, style,
+                     submission, summary)
 from .sheets.context import SheetContext
 # re-exported: the names tests and other modules know the template by
 from .sheets.data import data_header  # noqa: F401
@@ -53,7 +54,22 @@ def write_template(path: str | os.PathLike, rubric: Rubric | None = None, units:
     return save_workbook_atomic(wb, target)
 
 
-def _compose_master(ctx: SheetContext) -> Workbook:
+def build_handout(rubric: Rubric, units: Sequence[str], public_service: Sequence[bool], unit: str,
+                  choices: dict[str, str] | None = None) -> Workbook:
+    """A unit's 填报版: that unit alone, native formulas only (no HS_ call, no macro), for any spreadsheet program.
+
+    `units` and `public_service` are the master's list (the unit's flag is taken from it); `choices` the
+    master's switch choices, which the 填报版's self-total formulas follow.
+    """
+    index = list(units).index(unit)
+    lay = Layout.build(rubric, [unit], [bool(public_service[index])], handout=True)
+    return _compose(SheetContext(rubric, lay, Switches(rubric, choices).choices, Workbook()),
+                    [handout_guide.build, submission.build, data.build, concealment.build,
+                     lambda ctx: form.build(ctx, unit), evidence.build])
+
+
+def _compose(ctx: SheetContext, parts) -> Workbook:
+    """A workbook of the given sheet builders, in order, with the shared styles and document properties."""
     wb = ctx.wb
     wb.remove(wb.active)
     style.add_named_styles(wb)
@@ -61,20 +77,19 @@ def _compose_master(ctx: SheetContext) -> Workbook:
     wb.properties.title = doc["attachment"]
     wb.properties.subject = f"{doc['number']} {doc['title']}"
     wb.properties.creator = f"hscredit-xl {__version__}"
-    wb.calculation.fullCalcOnLoad = True  # no cached values in a fresh template: compute on open
-    guide.build(ctx)
-    settings.build(ctx)
-    data.build(ctx)
-    concealment.build(ctx)
-    scores.build(ctx)
-    for unit in ctx.lay.units:
-        form.build(ctx, unit)
-    summary.build(ctx)
-    check.build(ctx)
+    wb.calculation.fullCalcOnLoad = True  # no cached values in a fresh workbook: compute on open
+    for build in parts:
+        build(ctx)
     for ws in wb.worksheets:
         style.fit_row_heights(ws)
     wb.active = 0
     return wb
+
+
+def _compose_master(ctx: SheetContext) -> Workbook:
+    forms = [lambda c, unit=unit: form.build(c, unit) for unit in ctx.lay.units]
+    return _compose(ctx, [guide.build, settings.build, data.build, concealment.build, scores.build, *forms,
+                          summary.build, returns.build, evidence.build, check.build])
 
 
 def _units(rubric: Rubric, units: Sequence[str] | None,

@@ -42,6 +42,8 @@ def data_header(column: DataColumn) -> str:
 
 
 def build(ctx: SheetContext) -> None:
+    if ctx.lay.handout:
+        return _build_one_unit(ctx)
     ws = ctx.wb.create_sheet(L.DATA)
     lay = ctx.lay
     ws.sheet_properties.tabColor = "FFC000"
@@ -87,6 +89,45 @@ def build(ctx: SheetContext) -> None:
     # printed across several pages: every page shows the unit names and the column headers
     ws.print_title_cols = "A:A"
     ws.print_title_rows = f"{L.DATA_RULE_ROW}:{L.DATA_KEY_ROW}"
+    st.protect(ws)
+
+
+def _build_one_unit(ctx: SheetContext) -> None:
+    """A 填报版's 数据录入: the same fields, headers and validations as the master's, one row per field."""
+    ws = ctx.wb.create_sheet(L.DATA)
+    lay = ctx.lay
+    H = L.HANDOUT_DATA_COLUMNS
+    ws.sheet_properties.tabColor = "FFC000"
+    st.title(ws, f"数据录入：{lay.units[0]}的考核数据")
+    label = st.put(ws, L.HANDOUT_UNIT_CELL[0], H["label"], "填报单位", bold=True, border=st.BORDER)
+    label.alignment = st.WRAP_CENTER
+    st.put(ws, *L.HANDOUT_UNIT_CELL, lay.units[0], bold=True, border=st.BORDER)
+    for key, text in (("rule", "细则编号"), ("label", "数据项（单位，范围）"), ("value", "填写"), ("key", "数据键")):
+        st.header(ws, L.HEADER_ROW, H[key], text)
+    key_font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
+    for column in lay.data_columns:
+        row = lay.data_rows[column.key]
+        st.put(ws, row, H["rule"], column.field.rule, border=st.BORDER, align=st.WRAP_CENTER)
+        st.put(ws, row, H["label"], data_header(column), border=st.BORDER, wrap=True)
+        st.input_cell(ws, row, H["value"], None, number_format=_data_format(column))
+        st.put(ws, row, H["key"], column.key, align=st.WRAP_CENTER).font = key_font
+        dv = _data_validation(column)
+        dv.add(f"{col_letter(H['value'])}{row}")
+        ws.add_data_validation(dv)
+    for key, text in lay.derived_formulas(L.FIRST_ROW, ctx.choices).items():
+        row = lay.data_rows[key]
+        st.put(ws, row, H["rule"], "自动", border=st.BORDER, align=st.WRAP_CENTER)
+        st.put(ws, row, H["label"], DERIVED_HEADERS[key], border=st.BORDER, wrap=True)
+        st.formula(ws, row, H["value"], text, DERIVED_FORMATS[key])
+        st.put(ws, row, H["key"], key, align=st.WRAP_CENTER).font = key_font
+    for key, width in (("rule", 9), ("label", 56), ("value", 18), ("key", 16)):
+        ws.column_dimensions[col_letter(H[key])].width = width
+    ws.freeze_panes = f"A{L.FIRST_ROW}"
+    ws.print_title_rows = f"{L.HEADER_ROW}:{L.HEADER_ROW}"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     st.protect(ws)
 
 

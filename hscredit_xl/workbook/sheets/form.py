@@ -53,8 +53,12 @@ def points_label(indicator: Indicator) -> str:
 
 
 def build(ctx: SheetContext, unit: str) -> None:
+    """The unit's 考评表. 自评得分 is typed per rule (validated 0…the rule's points) and summed by formulas; on the
+    master 复核得分 is written by recompute, on a 填报版 it is left to the city and a reference column beside the
+    official table shows what the unit's own data gives for the rules one unit can compute."""
     ws = ctx.wb.create_sheet(L.form_sheet_name(unit))
     lay, rubric = ctx.lay, ctx.rubric
+    index = lay.units.index(unit)
     F = L.FORM_COLUMNS
     last_col = max(F.values())
     ws.sheet_properties.tabColor = "5B9BD5"
@@ -90,8 +94,12 @@ def build(ctx: SheetContext, unit: str) -> None:
                 row = lay.form_rows[rule.id]
                 c = st.put(ws, row, F["scoring"], text, align=st.WRAP_LEFT)
                 c.font = body
-                st.input_cell(ws, row, F["self"], None, number_format="0.00")
                 st.computed(ws, row, F["review"], "0.00")
+                if lay.self_applies(index, rule, ctx.choices) == "FALSE":  # a 填报版 of a unit not scored on it
+                    st.computed(ws, row, F["self"], "0.00")
+                    st.set_text(ws.cell(row, F["review"]), L.NOT_ASSESSED)
+                    continue
+                st.input_cell(ws, row, F["self"], None, number_format="0.00")
                 self_groups.setdefault((rule.role, st.fmt(rule.points)), []).append(
                     f"{col_letter(F['self'])}{row}")
     for (role, points), cells in self_groups.items():
@@ -100,24 +108,15 @@ def build(ctx: SheetContext, unit: str) -> None:
     labels = {"base": f"{_base_items_text(ctx)}小计",
               "base_scaled": f"折算后基础分（见「{L.SETTINGS}」表口径 A5）",
               "total": f"考评总分（加分后不超过{st.fmt(Decimal(rubric.totals['cap']))}分，再扣减）"}
+    self_formulas = lay.form_self_formulas(index, ctx.choices)
     for key, row in lay.form_total_rows.items():
         st.put(ws, row, 1, labels[key], bold=True, align=Alignment(horizontal="right", vertical="center", indent=1))
         ws.row_dimensions[row].height = 21
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=F["method"])
-        if key == "total":
-            st.input_cell(ws, row, F["self"], None, number_format="0.00")
-        else:
-            ws.cell(row, F["self"]).font = body
+        st.formula(ws, row, F["self"], self_formulas[key], "0.00")
         st.computed(ws, row, F["review"], "0.00")
-    total_self = f"{col_letter(F['self'])}{lay.form_total_rows['total']}"
-    cap = st.fmt(Decimal(rubric.totals["cap"]))
-    dv = DataValidation(type="decimal", operator="between", formula1="0", formula2=cap, allow_blank=True,
-                        showInputMessage=True, showErrorMessage=True, errorStyle="stop",
-                        promptTitle="单位自评总分",
-                        prompt=f"填写单位自评总分（0～{cap}分，可不填；不填时按各条自评得分合计）。",
-                        errorTitle="自评总分有误", error=f"自评总分应为 0～{cap} 之间的数。")
-    dv.add(total_self)
-    ws.add_data_validation(dv)
+    if lay.handout:
+        _reference_column(ctx, ws, index)
 
     # borders over the whole table, merged cells included, so the printout shows every line
     last_row = max(lay.form_total_rows.values())
@@ -156,8 +155,30 @@ def _form_note(ctx: SheetContext) -> str:
     if "A5" in ctx.rubric.switches:
         lines.append(f"{len(lines)}. 1.3 只考核参加该项考核的单位；其他单位按「{L.SETTINGS}」表口径 A5 处理"
                      "（默认基础分按适用满分折算到100分）。")
-    lines.append(f"{len(lines)}. 复核得分由一键重算写入，请勿手工填写。")
+    lines.append(f"{len(lines)}. 自评小计和自评总分由公式按各条自评得分计算（加分后不超过"
+                 f"{st.fmt(Decimal(ctx.rubric.totals['cap']))}分，再扣减）。")
+    if ctx.lay.handout:
+        lines.append(f"{len(lines)}. 复核得分由市信用办填写。右侧「按填报数据测算」一列按本单位填报的数据计算，仅供自评参考；"
+                     "按各单位排名计分的规则须由市信用办排名后复核。")
+    else:
+        lines.append(f"{len(lines)}. 复核得分由一键重算写入，请勿手工填写。")
     return "\n".join(lines)
+
+
+def _reference_column(ctx: SheetContext, ws, index: int) -> None:
+    """Beside the official table (not printed): the scores the unit's own data gives, by native formulas."""
+    lay = ctx.lay
+    col = max(L.FORM_COLUMNS.values()) + 1
+    st.header(ws, L.FORM_HEADER_ROW, col, "按填报数据测算（参考）")
+    ws.column_dimensions[col_letter(col)].width = 14
+    for rule_id, formula in lay.reference_formulas(index, ctx.choices).items():
+        row = lay.form_rows[rule_id]
+        if formula.startswith("="):
+            st.formula(ws, row, col, formula, "0.00")
+        else:
+            st.computed(ws, row, col)
+            st.set_text(ws.cell(row, col), formula)
+            ws.cell(row, col).alignment = st.WRAP_CENTER
 
 
 def _self_score_validation(role: str, points: str, cells: list[str]) -> DataValidation:

@@ -16,8 +16,9 @@ def build(ctx: SheetContext) -> None:
     lay, rubric = ctx.lay, ctx.rubric
     ws.sheet_properties.tabColor = "A5A5A5"
     st.title(ws, "计分：逐条复核得分（实时公式）")
-    st.note(ws, 2, 1, "本表公式调用 HS_ 工作表函数，安装「信用考评」加载项后随数据实时计算；"
-                    "正式结果以一键重算写入的考评表和汇总为准。")
+    st.note(ws, 2, 1, "本表公式调用 HS_ 工作表函数，需要安装「信用考评」加载项（Excel）才能计算；在 WPS、LibreOffice 或"
+                      "未装加载项的 Excel 中显示 #NAME?，属正常现象。正式结果以一键重算（或 hscredit-xl recompute）"
+                      "写入的考评表和汇总为准。")
     c = ws[lay.score_signature_cell]
     st.set_text(c, L.formula_signature(ctx.choices))
     c.font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
