@@ -43,7 +43,7 @@ from pathlib import Path
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from . import __version__
-from .engine import Result, Switches, UnitResult
+from .engine import Result, Switches, UnitResult, self_totals
 from .inputs import ERROR, Problem, parse_units
 from .kinds import round_half_up
 from .office import ERROR_CODES, find_soffice, to_pdf
@@ -51,7 +51,7 @@ from .scoring import InputProblems
 from .workbook import layout as L
 from .workbook.atomic import atomic_output
 from .workbook.book import OpenpyxlBook, restore_chart_styles
-from .workbook.recompute import Inputs, parse_stamp, read_inputs, score_inputs, write_results
+from .workbook.recompute import Inputs, parse_stamp, read_inputs, require_master, score_inputs, write_results
 from .workbook.safety import open_untrusted
 
 __all__ = ["EXPORT_SUFFIX", "PDF_SUFFIX", "SCORES_NOTE", "export", "export_names", "stamp_digest"]
@@ -91,6 +91,7 @@ def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False) -> li
     wb = open_untrusted(src)
     book = OpenpyxlBook(src, wb)
     inp = read_inputs(book)
+    require_master(inp)
     if any(p.level == ERROR for p in inp.problems):
         raise InputProblems([_refusal(src, "工作簿的数据或结构有错误，不能导出",
                                       "请按下列问题改正，重算后再导出")] + inp.problems)
@@ -237,6 +238,12 @@ def _engine_values(inp: Inputs, result: Result) -> dict[tuple[str, int, int], ob
             values[(L.SCORES, row, lay.score_columns[rule.id])] = _rule_value(u, rule)
         values[(L.SCORES, row, lay.score_columns["applicable_max"])] = _number(u.applicable_max)
         values[(L.SCORES, row, lay.score_columns["live_total"])] = _number(u.total)
+        own = self_totals(inp.rubric, Switches(inp.rubric, inp.choices), u.self_scores, u.public_service)
+        sheet, col = L.form_sheet_name(u.unit), L.FORM_COLUMNS["self"]
+        for key in ("base", "base_scaled"):
+            values[(sheet, lay.form_total_rows[key], col)] = _number(getattr(own, key))
+        values[(sheet, lay.form_total_rows["total"], col)] = (
+            _number(own.total) if own.total is not None else f"尚有{own.missing}项未自评")
     return values
 
 
@@ -302,13 +309,14 @@ _FOOTER_ROOM = 0.35  # inches between the bottom margin and the footer line: Lib
 
 
 def _print_copy(wb, inp: Inputs):
-    """The values-only workbook cut to what is printed: each unit's 考评表, then 汇总 (wb is changed).
+    """The values-only workbook cut to what is printed: the one-page 考核评价结果, each unit's 考评表, then 汇总
+    (wb is changed).
 
     Each sheet's own print setup (A4 landscape, fit to width, repeated title rows, print area, margins) is
     kept; only the page numbering restarts per sheet, and a footer too close to the bottom margin for
     LibreOffice (which gives the footer just the space between the two) is moved down.
     """
-    keep = [L.form_sheet_name(u) for u in inp.layout.units] + [L.SUMMARY]
+    keep = [L.RESULT] * (L.RESULT in wb.sheetnames) + [L.form_sheet_name(u) for u in inp.layout.units] + [L.SUMMARY]
     for ws in list(wb.worksheets):
         if ws.title not in keep:
             wb.remove(ws)

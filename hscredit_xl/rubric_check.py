@@ -4,17 +4,17 @@ For any rubric file (2020's or a later year's), four checks, each problem report
 
 * verbatim: every sentence the file quotes from the notice (rule and part `text`, tier texts, indicator
   `scoring`, `content`, `method`, `points_text`, item `heading`, switch `quote`, totals `quote`, a rule's
-  evidence `requirement` and `method`, and the submission's `quote`, `send_to`, `contact`, `phone`, documents'
-  `quote` and `guidance`) occurs in it character for character; item and indicator names, which the notice's
-  table wraps inside words, occur with whitespace ignored. The notice is the file `document.source` names,
-  relative to the rubric file;
+  evidence `requirement` and `method`, the submission's `quote`, `send_to`, `contact`, `phone`, documents'
+  `quote` and `guidance`, and the `remarks` under the table) occurs in it character for character; item and
+  indicator names, which the notice's table wraps inside words, occur with whitespace ignored. The notice is
+  the file `document.source` names, relative to the rubric file;
 * points: the best input reaches each rule's points (default switches), rules add up to their indicator,
   indicators to their item, the base items to `totals.full`; bonus and deduction items add up within themselves
   and stay out of the base total; floor ≤ full ≤ cap;
 * cases: every part has cases, and each computes as written through `engine.score_given`, the code that scores;
-* references: every data key a part reads or evidence claims is a field, every `{switch: X}` and `when` names a
-  switch and option that exist, every field's `rule` is a rule of the file. These are checked on the file as read, before the
-  schema, so that all of them are listed at once.
+* references: every data key a part reads or evidence claims is a field, every `{switch: X}` and `when` names
+  a switch and option that exist, every field's `rule` is a rule of the file. These are checked on the file as
+  read, before the schema, so that all of them are listed at once.
 
 The tests run the shipped 2020 rubric through the same functions (tests/test_rubric.py).
 """
@@ -293,6 +293,9 @@ def quotes(tree: Any, lines: list[str]) -> list[Quote]:
     for n, sentence in enumerate(guidance if isinstance(guidance, list) else [], 1):
         found.append(Quote(f"submission 的 guidance 第 {n} 句", str(sentence),
                            _text_line(lines, _line(sub, "guidance"), str(sentence))))
+    remarks = tree.get("remarks")
+    for n, sentence in enumerate(remarks if isinstance(remarks, list) else [], 1):
+        found.append(Quote(f"remarks 第 {n} 句", str(sentence), _text_line(lines, _line(tree, "remarks"), str(sentence))))
     for _, _, rule in _rules(tree):
         add(rule, "text", f"规则 {rule.get('id')} 的 text")
         for n, evidence in enumerate(_seq(rule, "evidence"), 1):

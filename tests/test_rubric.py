@@ -59,6 +59,7 @@ def test_the_quotes_checked_are_every_official_sentence_of_the_file():
     assert {f"submission 的 {key}" for key in ("quote", "send_to", "contact", "phone")} <= wheres
     assert {f"submission 文件 {d.key} 的 quote" for d in sub.documents} <= wheres
     assert {f"submission 的 guidance 第 {n} 句" for n in range(1, len(sub.guidance) + 1)} <= wheres
+    assert {f"remarks 第 {n} 句" for n in range(1, len(RUBRIC.remarks) + 1)} <= wheres and RUBRIC.remarks
     assert len(QUOTES) >= 90
     # names are compared as the notice's table wraps them; every sentence is compared exactly
     assert {q.where for q in QUOTES if not q.exact} == {f"第 {i.number} 项的 name" for i in RUBRIC.items} | {
@@ -86,7 +87,9 @@ def test_the_notice_is_the_file_beside_the_rubric():
 
 def test_shipped_notice_equals_the_shared_source_byte_for_byte():
     if not SHARED_NOTICE.exists():
-        pytest.skip(f"no shared source at {SHARED_NOTICE} (installed package): nothing to compare against")
+        # named relative to the repository: a skip message shows no path of the machine it ran on
+        pytest.skip("no ../shared/source/rubric-2020-notice.txt beside the repository (installed package): "
+                    "nothing to compare against")
     assert SHIPPED_NOTICE.read_bytes() == SHARED_NOTICE.read_bytes()
 
 

@@ -108,10 +108,16 @@ def _build_one_unit(ctx: SheetContext) -> None:
     for column in lay.data_columns:
         row = lay.data_rows[column.key]
         st.put(ws, row, H["rule"], column.field.rule, border=st.BORDER, align=st.WRAP_CENTER)
-        st.put(ws, row, H["label"], data_header(column), border=st.BORDER, wrap=True)
-        st.input_cell(ws, row, H["value"], None, number_format=_data_format(column))
         st.put(ws, row, H["key"], column.key, align=st.WRAP_CENTER).font = key_font
-        dv = _data_validation(column)
+        if column.field.applies and not lay.public_service[0]:  # a rule this unit is not scored on
+            st.put(ws, row, H["label"], f"{column.field.label}（本单位不参加{column.field.rule}考核，无需填写）",
+                   border=st.BORDER, wrap=True)
+            st.computed(ws, row, H["value"])
+            continue
+        label = data_header(column).replace("［仅参加1.3考核的单位填写］", "")
+        st.put(ws, row, H["label"], label, border=st.BORDER, wrap=True)
+        st.input_cell(ws, row, H["value"], None, number_format=_data_format(column))
+        dv = _data_validation(column, handout=True)
         dv.add(f"{col_letter(H['value'])}{row}")
         ws.add_data_validation(dv)
     for key, text in lay.derived_formulas(L.FIRST_ROW, ctx.choices).items():
@@ -141,7 +147,7 @@ def _data_format(column: DataColumn) -> str | None:
     return None
 
 
-def _data_validation(column: DataColumn) -> DataValidation:
+def _data_validation(column: DataColumn, handout: bool = False) -> DataValidation:
     """The data validation of one 数据录入 column, by field type, with Chinese prompt and error texts."""
     kind, label = column.kind, column.label
     if kind == "adjustment":
@@ -156,7 +162,7 @@ def _data_validation(column: DataColumn) -> DataValidation:
                            f"调整理由不能超过{st.REASON_MAX_LENGTH}字。",
                            operator="lessThanOrEqual", formula1=str(st.REASON_MAX_LENGTH))
     f = column.field
-    scope = "只填写参加1.3考核的单位（见「设置」表），其他单位留空。" if f.applies == "public_service" else ""
+    scope = "只填写参加1.3考核的单位（见「设置」表），其他单位留空。" if f.applies == "public_service" and not handout else ""
     where = f"（细则 {f.rule}）" if f.rule else ""
     if kind == "count":
         unit = f"，单位：{f.unit}" if f.unit else ""
