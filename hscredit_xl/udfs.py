@@ -313,8 +313,9 @@ def HS_PLACESCORE(value, peers, points):
 @xw.arg("thresholds", ndim=2, doc="各档门槛，从高到低排列，如 {1,0.8,0.4}；数值大于等于门槛即得该档分")
 @xw.arg("points", ndim=2, doc="各档得分，与 thresholds 一一对应，如 {10,6,3}")
 @xw.arg("otherwise", doc="低于所有门槛时的得分，默认 0")
-def HS_TIERSCORE(value, thresholds, points, otherwise=0):
-    """分档计分：取数值达到（大于等于）的第一个门槛对应的分值，门槛从高到低排列；都未达到得 otherwise。"""
+@xw.arg("inclusive", ndim=2, doc="是否含门槛本数：TRUE＝大于等于（默认），FALSE＝大于；一个值用于各档，或与 thresholds 一一对应，如 {TRUE,FALSE}")
+def HS_TIERSCORE(value, thresholds, points, otherwise=0, inclusive=True):
+    """分档计分：取数值达到（默认大于等于，inclusive 为 FALSE 的档为大于）的第一个门槛对应的分值，门槛从高到低排列；都未达到得 otherwise。"""
     fname = "HS_TIERSCORE"
     ts = _numbers(thresholds, fname, "thresholds")
     ps = _not_negatives(points, fname, "points")
@@ -328,7 +329,18 @@ def HS_TIERSCORE(value, thresholds, points, otherwise=0):
         if not higher > lower:
             listed = "、".join(str(t) for t in ts)
             raise KindError(f"{fname}：thresholds 应从高到低排列且互不相同，收到「{listed}」")
-    tiers = [(t, p, True) for t, p in zip(ts, ps)]
+    ranged = isinstance(inclusive, _RANGE_TYPES)
+    flags = [_flag(c, fname, "inclusive", pos if ranged else 0)
+             for pos, c in enumerate(_cells(inclusive), 1) if not _is_blank(c)]
+    if not flags:
+        flags = [True] * len(ts)
+    elif len(flags) == 1:
+        flags = flags * len(ts)
+    elif len(flags) != len(ts):
+        raise KindError(
+            f"{fname}：inclusive 应为一个值或与 thresholds 个数相同（收到 {len(flags)} 个、门槛 {len(ts)} 个）"
+        )
+    tiers = list(zip(ts, ps, flags))
     other = _optional_number(otherwise, Decimal(0), fname, "otherwise", _not_negative)
 
     def one(v, pos):

@@ -39,7 +39,7 @@ def column(*values):
 CONTRACT_SIGNATURES = {
     "HS_RANKSCORE": "(value, peers, top, step, floor=0, order=0)",
     "HS_PLACESCORE": "(value, peers, points)",
-    "HS_TIERSCORE": "(value, thresholds, points, otherwise=0)",
+    "HS_TIERSCORE": "(value, thresholds, points, otherwise=0, inclusive=True)",
     "HS_RATESCORE": "(rate, points, inverse=False)",
     "HS_COUNTSCORE": "(count, per_item, cap)",
     "HS_FLAGSCORE": "(flag, points)",

@@ -551,8 +551,10 @@ class Layout:
             return f"HS_PLACESCORE({value},{value},{_array(params['points'])})"
         if kind == "tier":
             tiers = params["tiers"]
+            inclusive = [bool(t.get("inclusive", True)) for t in tiers]
+            flags = "" if all(inclusive) else "," + _bool_array(inclusive)  # the argument's default: all TRUE
             return (f"HS_TIERSCORE({value},{_array([t['at'] for t in tiers])},"
-                    f"{_array([t['points'] for t in tiers])},{_num(params.get('otherwise', 0))})")
+                    f"{_array([t['points'] for t in tiers])},{_num(params.get('otherwise', 0))}{flags})")
         if kind == "rate":
             inverse = "TRUE" if params.get("inverse") else "FALSE"
             return f"HS_RATESCORE({value},{_num(params['points'])},{inverse})"
@@ -614,6 +616,10 @@ def _num(x) -> str:
 
 def _array(values) -> str:
     return "{" + ",".join(_num(v) for v in values) + "}"
+
+
+def _bool_array(values) -> str:
+    return "{" + ",".join("TRUE" if v else "FALSE" for v in values) + "}"
 
 
 def _rank_formula(col: str, row: int, first: int, last: int, ties: str, rounded: bool = True) -> str:
