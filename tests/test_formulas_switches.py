@@ -10,8 +10,7 @@ One switch is changed at a time from the defaults: 12 variants of the 2020 rubri
 product of the options (3 × 2¹⁰ = 3072 workbooks) would take over an hour, and the formula builders treat each
 switch on its own (no formula reads two switches together), so one at a time covers every branch they have.
 
-A few cells `formulas` cannot compute as Excel does (FORMULAS_CANNOT) are left out of its comparison and
-recalculated by LibreOffice instead, which must agree with the engine. Drift the formulas still have is a
+A few cells (LIBREOFFICE_TOO) are recalculated by LibreOffice as well, which must agree with the engine. Drift the formulas still have is a
 strict xfail (KNOWN_DRIFT), so a fix must remove the marker.
 
 Each variant must also change the engine's own results somewhere (with the data edit listed in DATA_EDITS where
@@ -62,16 +61,13 @@ DATA_EDITS = {("A8", "clamp"): _type_rate_above_100_percent}
 # a strict xfail, so the day the formulas follow the engine the marker must go.
 KNOWN_DRIFT = {
     ("A1", "dense"): "HS_RANKSCORE/HS_PLACESCORE rank ties 1、1、3 only; 计分 ignores 1、1、2 紧接",
-    ("A2", "monthly_average"): "计分 ranks the annual total (数据录入's 全年合计) whatever A2 says",
-    ("A8", "clamp"): "计分 passes the typed 105 % to HS_RATESCORE (#VALUE!); the engine clamps it to 100 %",
 }
 
 
-# Cells the `formulas` library cannot compute as Excel does, left out of its comparison and checked with
-# LibreOffice instead (test_cells_formulas_cannot_compute_equal_the_engine_in_libreoffice). Under A9 = 只舍入总分
-# 汇总's places are SUMPRODUCT(--(ROUND(range,2)>ROUND(x,2)))+1; `formulas` 1.3 evaluates --(array) as 0
-# (every place comes out 1), where SUMPRODUCT((…)*1) works; LibreOffice and Excel count the array.
-FORMULAS_CANNOT = {("A9", "end_only"): {"rank", "final_rank"}}
+# Cells checked with LibreOffice as well (test_cells_libreoffice_computes_equal_the_engine). Under A9 = 只舍入总分
+# 汇总's places are SUMPRODUCT((ROUND(range,2)>ROUND(x,2))*1)+1, array arithmetic that spreadsheet programs
+# have been seen to disagree on (`formulas` 1.3 evaluates the --(array) spelling as 0): a real one must agree.
+LIBREOFFICE_TOO = {("A9", "end_only"): {"rank", "final_rank"}}
 
 
 def _params():
@@ -131,7 +127,7 @@ def _engine_values(result: Result) -> dict[tuple[str, str], object]:
 def test_every_option_of_every_switch_is_a_variant():
     options = sum(len(s.options) for s in RUBRIC.switches.values())
     assert len(VARIANTS) == options - len(RUBRIC.switches) == 12
-    assert set(KNOWN_DRIFT) | set(DATA_EDITS) | set(FORMULAS_CANNOT) <= set(VARIANTS)
+    assert set(KNOWN_DRIFT) | set(DATA_EDITS) | set(LIBREOFFICE_TOO) <= set(VARIANTS)
 
 
 @pytest.mark.parametrize("sid,option", [pytest.param(s, o, id=f"{s}={o}") for s, o in VARIANTS])
@@ -150,14 +146,12 @@ def test_formulas_equal_the_engine_under_the_option(variant, sid, option):
     case = variant(sid, option)
     assert case.failures == [], case.failures  # no HS_ function raised (an error cell)
     assert _differences(expected_scores(case), computed_scores(case)) == []
-    skip = FORMULAS_CANNOT.get((sid, option), set())
-    expected = {k: v for k, v in expected_summary(case).items() if k[1] not in skip}
-    assert _differences(expected, computed_summary(case)) == []
+    assert _differences(expected_summary(case), computed_summary(case)) == []
 
 
 @pytest.mark.soffice
-@pytest.mark.parametrize("sid,option", sorted(FORMULAS_CANNOT), ids=[f"{s}={o}" for s, o in sorted(FORMULAS_CANNOT)])
-def test_cells_formulas_cannot_compute_equal_the_engine_in_libreoffice(variant, sid, option, soffice, tmp_path):
+@pytest.mark.parametrize("sid,option", sorted(LIBREOFFICE_TOO), ids=[f"{s}={o}" for s, o in sorted(LIBREOFFICE_TOO)])
+def test_cells_libreoffice_computes_equal_the_engine(variant, sid, option, soffice, tmp_path):
     from hscredit_xl.office import read_values, recalculate
 
     case = variant(sid, option)
@@ -166,11 +160,11 @@ def test_cells_formulas_cannot_compute_equal_the_engine_in_libreoffice(variant, 
     expected = expected_summary(case)
     checked = 0
     for i, unit in enumerate(lay.units):
-        for key in FORMULAS_CANNOT[(sid, option)]:
+        for key in LIBREOFFICE_TOO[(sid, option)]:
             cell = f"{get_column_letter(lay.summary_columns[key])}{lay.unit_row(i)}"
             assert values.get(cell) == expected[(unit, key)], (unit, key, values.get(cell))
             checked += 1
-    assert checked == len(lay.units) * len(FORMULAS_CANNOT[(sid, option)])
+    assert checked == len(lay.units) * len(LIBREOFFICE_TOO[(sid, option)])
     # the places are not all equal: the comparison can tell a wrong place
     assert len({expected[(u, "rank")] for u in lay.units}) >= 4
 
