@@ -59,9 +59,7 @@ DATA_EDITS = {("A8", "clamp"): _type_rate_above_100_percent}
 
 # Drift found by this test and not fixed yet: the formula builders have no way to express the option. Each is
 # a strict xfail, so the day the formulas follow the engine the marker must go.
-KNOWN_DRIFT = {
-    ("A1", "dense"): "HS_RANKSCORE/HS_PLACESCORE rank ties 1、1、3 only; 计分 ignores 1、1、2 紧接",
-}
+KNOWN_DRIFT: dict[tuple[str, str], str] = {}
 
 
 # Cells checked with LibreOffice as well (test_cells_libreoffice_computes_equal_the_engine). Under A9 = 只舍入总分

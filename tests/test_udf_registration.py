@@ -26,8 +26,8 @@ FUNCTION_NAMES = [
     "HS_COUNTSCORE", "HS_FLAGSCORE", "HS_PRORATE", "HS_TOTAL",
 ]
 ARGUMENTS = {
-    "HS_RANKSCORE": ["value", "peers", "top", "step", "floor", "order"],
-    "HS_PLACESCORE": ["value", "peers", "points"],
+    "HS_RANKSCORE": ["value", "peers", "top", "step", "floor", "order", "ties"],
+    "HS_PLACESCORE": ["value", "peers", "points", "order", "ties"],
     "HS_TIERSCORE": ["value", "thresholds", "points", "otherwise", "inclusive"],
     "HS_RATESCORE": ["rate", "points", "inverse"],
     "HS_COUNTSCORE": ["count", "per_item", "cap"],
@@ -36,7 +36,8 @@ ARGUMENTS = {
     "HS_TOTAL": ["base", "bonus", "deduction", "cap"],
 }
 OPTIONAL = {
-    "HS_RANKSCORE": {"floor": 0, "order": 0},
+    "HS_RANKSCORE": {"floor": 0, "order": 0, "ties": 0},
+    "HS_PLACESCORE": {"order": 0, "ties": 0},
     "HS_TIERSCORE": {"otherwise": 0, "inclusive": True},
     "HS_RATESCORE": {"inverse": False},
     "HS_PRORATE": {"full": 100},
@@ -173,8 +174,8 @@ def wrapper_vba(xlu, module, workbook_name: str) -> str:
 
 
 SIGNATURES = {
-    "HS_RANKSCORE": "Function HS_RANKSCORE(value, peers, top, step, Optional floor, Optional order)",
-    "HS_PLACESCORE": "Function HS_PLACESCORE(value, peers, points)",
+    "HS_RANKSCORE": "Function HS_RANKSCORE(value, peers, top, step, Optional floor, Optional order, Optional ties)",
+    "HS_PLACESCORE": "Function HS_PLACESCORE(value, peers, points, Optional order, Optional ties)",
     "HS_TIERSCORE": "Function HS_TIERSCORE(value, thresholds, points, Optional otherwise, Optional inclusive)",
     "HS_RATESCORE": "Function HS_RATESCORE(rate, points, Optional inverse)",
     "HS_COUNTSCORE": "Function HS_COUNTSCORE(count, per_item, cap)",

@@ -545,14 +545,17 @@ class Layout:
         kind = part.kind
         if kind == "rank":
             order = 1 if params.get("lowest_first") else 0
-            tail = f"{_num(params['top'])},{_num(params['step'])},{_num(params.get('floor', 0))},{order})"
+            dense = ",1" if params.get("ties") == "dense" else ""  # decisions A1: 1、1、2 紧接
+            tail = f"{_num(params['top'])},{_num(params['step'])},{_num(params.get('floor', 0))},{order}{dense})"
             if params.get("combine") == "monthly_average" and isinstance(part.value, dict) and "each" in part.value:
                 # decisions A2: every month ranked and scored on its own, the twelve scores averaged
                 months = [self.data_range(key) for key in part.value["each"]]
                 return "(" + "+".join(f"HS_RANKSCORE({m},{m},{tail}" for m in months) + f")/{len(months)}"
             return f"HS_RANKSCORE({value},{value},{tail}"
         if kind == "place":
-            return f"HS_PLACESCORE({value},{value},{_array(params['points'])})"
+            order = 1 if params.get("lowest_first") else 0
+            extra = f",{order},1" if params.get("ties") == "dense" else (",1" if order else "")
+            return f"HS_PLACESCORE({value},{value},{_array(params['points'])}{extra})"
         if kind == "tier":
             tiers = params["tiers"]
             inclusive = [bool(t.get("inclusive", True)) for t in tiers]
