@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -196,6 +197,37 @@ def addin_xlam(tmp_path_factory) -> Path:
     from hscredit_xl import addin
 
     return addin.build_addin(tmp_path_factory.mktemp("addin-xlam") / "hscredit_xl.xlam")
+
+
+@pytest.fixture(scope="module")
+def addin_copy(addin_xlam, tmp_path_factory) -> Path:
+    """A copy of the add-in for one test module."""
+    return Path(shutil.copy(addin_xlam, tmp_path_factory.mktemp("addin")))
+
+
+@pytest.fixture(scope="module")
+def addin_modules(addin_copy) -> dict[str, tuple[str, str]]:
+    """The add-in's VBA read back: module name -> (kind, source)."""
+    return read_modules(addin_copy)
+
+
+def read_modules(path: Path) -> dict[str, tuple[str, str]]:
+    """Module name -> (kind, source) of an add-in, read back with olevba (kind from the PROJECT stream)."""
+    import zipfile
+
+    from oletools.olevba import VBA_Parser
+
+    from hscredit_xl import addin
+
+    with zipfile.ZipFile(path) as z:
+        project = z.read("xl/vbaProject.bin")
+    kinds = {m.name: m.kind for m in addin.read_vba_modules(project)}
+    parser = VBA_Parser(str(path))
+    try:
+        return {Path(f).stem: (kinds[Path(f).stem], code.replace("\r\n", "\n"))
+                for _, _, f, code in parser.extract_macros()}
+    finally:
+        parser.close()
 
 
 @pytest.fixture(scope="session")

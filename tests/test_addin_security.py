@@ -14,43 +14,19 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from oletools.olevba import VBA_Parser
 
 import hscredit_xl
 import hscredit_xl.udfs
 from hscredit_xl import addin
+from conftest import read_modules
 from vba_tools import (PROCEDURE_HEAD, WINDOWS_32, WINDOWS_64, VbaEnvironment, cmd_commands, cmd_remainder,
                        logical_lines, procedure, resolve_conditionals, run_procedure, windows_argv)
-
-
-def read_modules(path: Path) -> dict[str, tuple[str, str]]:
-    """Module name -> (kind, source) of an add-in, read back with olevba (kind from the PROJECT stream)."""
-    with zipfile.ZipFile(path) as z:
-        project = z.read("xl/vbaProject.bin")
-    kinds = {m.name: m.kind for m in addin.read_vba_modules(project)}
-    parser = VBA_Parser(str(path))
-    try:
-        return {Path(f).stem: (kinds[Path(f).stem], code.replace("\r\n", "\n"))
-                for _, _, f, code in parser.extract_macros()}
-    finally:
-        parser.close()
-
-
-@pytest.fixture(scope="module")
-def built(addin_xlam, tmp_path_factory) -> Path:
-    return Path(shutil.copy(addin_xlam, tmp_path_factory.mktemp("addin")))  # conftest builds it once
-
-
-@pytest.fixture(scope="module")
-def modules(built) -> dict[str, tuple[str, str]]:
-    return read_modules(built)
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +37,11 @@ def template() -> dict[str, tuple[str, str]]:
 # --------------------------------------------------------------------------- 1. cells call only HS_
 
 
-def cell_callable(modules: dict[str, tuple[str, str]]) -> set[str]:
-    """Functions a worksheet formula can call: public Functions (and Declares) of standard modules
-    without ``Option Private Module``. Document and class modules hold none a cell can reach."""
+def cell_callable(addin_modules: dict[str, tuple[str, str]]) -> set[str]:
+    """Functions a worksheet formula can call: public Functions (and Declares) of standard addin_modules
+    without ``Option Private Module``. Document and class addin_modules hold none a cell can reach."""
     found = set()
-    for name, (kind, source) in modules.items():
+    for name, (kind, source) in addin_modules.items():
         if kind != "Module":
             continue
         lines = logical_lines(source)
@@ -81,8 +57,8 @@ def cell_callable(modules: dict[str, tuple[str, str]]) -> set[str]:
     return found
 
 
-def test_cells_can_call_only_the_hs_functions(modules):
-    callable_ = cell_callable(modules)
+def test_cells_can_call_only_the_hs_functions(addin_modules):
+    callable_ = cell_callable(addin_modules)
     assert {f for f in callable_ if not f.split(".")[1].startswith("HS_")} == set()
     wrappers = {f.split(".")[1] for f in callable_}
     assert wrappers == {n for n in dir(hscredit_xl.udfs) if n.startswith("HS_")}
@@ -95,12 +71,12 @@ def test_the_template_lets_cells_call_runpython(template):
     assert {"RunPython", "RunFrozenPython", "SaveConfigToFile", "ReadFile", "ExecuteWindows"} <= callable_
 
 
-def test_private_modules_and_ribbon_callbacks(modules, built):
+def test_private_modules_and_ribbon_callbacks(addin_modules, addin_copy):
     for name in ("xlwings", "hscredit_python"):
-        assert "Option Private Module" in logical_lines(modules[name][1]), name
+        assert "Option Private Module" in logical_lines(addin_modules[name][1]), name
     # the ribbon callbacks stay reachable: public Subs of a module that is not private
-    ribbon = zipfile.ZipFile(built).read("customUI/customUI14.xml").decode()
-    source = modules["hscredit_addin"][1]
+    ribbon = zipfile.ZipFile(addin_copy).read("customUI/customUI14.xml").decode()
+    source = addin_modules["hscredit_addin"][1]
     assert "Option Private Module" not in logical_lines(source)
     for on_action in re.findall(r'onAction="([^"]+)"', ribbon):
         module, sub = on_action.split(".")
@@ -109,8 +85,8 @@ def test_private_modules_and_ribbon_callbacks(modules, built):
         assert re.fullmatch(rf"Public Sub {sub}\(control As IRibbonControl\)", head), head
 
 
-def test_dropped_procedures_are_gone(modules):
-    source = modules["xlwings"][1]
+def test_dropped_procedures_are_gone(addin_modules):
+    source = addin_modules["xlwings"][1]
     for name in addin.DROPPED_PROCEDURES:
         assert procedure(source, name) == [], name
         assert not any(re.search(rf"\b{name}\b", line) for line in logical_lines(source)), name
@@ -204,11 +180,11 @@ def one_command(line: str) -> list[str]:
 
 
 @pytest.mark.parametrize("constants", [WINDOWS_64, WINDOWS_32], ids=["64-bit", "32-bit"])
-def test_only_the_udf_server_starts_a_program(modules, constants):
-    for name, (_, source) in modules.items():
+def test_only_the_udf_server_starts_a_program(addin_modules, constants):
+    for name, (_, source) in addin_modules.items():
         assert process_calls(source, constants) == [], name
     # ...and the UDF server is started only with XLPyCommand
-    activations = [line for _, source in modules.values() for line in logical_lines(source)
+    activations = [line for _, source in addin_modules.values() for line in logical_lines(source)
                    if "XLPyDLLActivateAuto(" in line and "Declare" not in line]
     assert activations and all(re.search(r"XLPyDLLActivateAuto\(\w+, XLPyCommand, -?1\)", a) for a in activations)
 
@@ -220,8 +196,8 @@ def test_the_template_starts_programs(template):
 
 @pytest.mark.parametrize("book", HOSTILE_NAMES)
 @pytest.mark.parametrize("constants", [WINDOWS_64, WINDOWS_32], ids=["64-bit", "32-bit"])
-def test_udf_server_command_line_for_hostile_names(modules, constants, book):
-    source = modules["xlwings"][1]
+def test_udf_server_command_line_for_hostile_names(addin_modules, constants, book):
+    source = addin_modules["xlwings"][1]
     for settings in SETTINGS:
         settings = dict(settings, INTERPRETER_WIN=INTERPRETER)
         for debug in (False, True):
@@ -254,9 +230,9 @@ def test_cmd_rules_used_here():
     assert windows_argv('"C:\\p y\\p.exe" -c "a \\"b\\" c" d\\\\"e f"') == ["C:\\p y\\p.exe", "-c", 'a "b" c', "d\\e f"]
 
 
-def test_udf_server_imports_nothing_from_the_current_folder(modules, tmp_path):
+def test_udf_server_imports_nothing_from_the_current_folder(addin_modules, tmp_path):
     """The UDF server's own Python command, run in a folder holding a mailed hscredit_xl.py and xlwings.py."""
-    line = xlpy_command(modules["xlwings"][1], WINDOWS_64, {"INTERPRETER_WIN": INTERPRETER}, HOSTILE_NAMES[2])
+    line = xlpy_command(addin_modules["xlwings"][1], WINDOWS_64, {"INTERPRETER_WIN": INTERPRETER}, HOSTILE_NAMES[2])
     argv = one_command(line)
     code = argv[-1].replace(f"xlwings.serve('{CLSID}')", "import hscredit_xl.udfs as u; print(u.__file__)")
     for name in ("hscredit_xl.py", "xlwings.py"):
@@ -273,8 +249,8 @@ def test_udf_server_imports_nothing_from_the_current_folder(modules, tmp_path):
     assert "was imported" in done.stderr
 
 
-def test_the_ribbon_builds_no_command_line(modules):
-    ribbon = modules["hscredit_addin"][1]
+def test_the_ribbon_builds_no_command_line(addin_modules):
+    ribbon = addin_modules["hscredit_addin"][1]
     lines = logical_lines(ribbon)
     assert not any(re.search(r"\bRunPython\b|\bShell\b|cmd\.exe|PYTHONPATH|\.FullName|\.Path\b", x) for x in lines)
     # the only thing taken from the workbook is the COM object itself
@@ -284,9 +260,9 @@ def test_the_ribbon_builds_no_command_line(modules):
     ]
 
 
-def test_no_workbook_name_reaches_python(modules):
+def test_no_workbook_name_reaches_python(addin_modules):
     # no module hands a workbook's name or path to Python's import path (prepare_sys_path)
-    for name, (_, source) in modules.items():
+    for name, (_, source) in addin_modules.items():
         active = logical_lines(resolve_conditionals(source, WINDOWS_64))
         assert not any("prepare_sys_path" in line for line in active), name
         assert not any(re.search(r"PYTHONPATH = .*(Workbook|FName)", line) for line in active), name
@@ -297,33 +273,33 @@ def test_no_workbook_name_reaches_python(modules):
 
 @pytest.mark.parametrize("settings", [{}, {"INTERPRETER_WIN": "pythonw"}, {"INTERPRETER": "python"},
                                       {"INTERPRETER_WIN": r"Scripts\pythonw.exe"}])
-def test_no_valid_interpreter_no_command_line(modules, template, settings):
+def test_no_valid_interpreter_no_command_line(addin_modules, template, settings):
     with pytest.raises(RuntimeError, match="无解释器"):
-        xlpy_command(modules["xlwings"][1], WINDOWS_64, settings, "a.xlsx")
+        xlpy_command(addin_modules["xlwings"][1], WINDOWS_64, settings, "a.xlsx")
     # xlwings' template runs a bare or relative name instead, which cmd.exe looks for in the current folder first
     argv = one_command(xlpy_command(template["xlwings"][1], WINDOWS_64, settings, "a.xlsx"))
     assert not addin.interpreter_ok(argv[0]) and argv[0] in ("python", "pythonw", r"Scripts\pythonw.exe")
 
 
-def test_interpreter_comes_only_from_the_checked_user_setting(modules):
-    source = modules["xlwings"][1]
+def test_interpreter_comes_only_from_the_checked_user_setting(addin_modules):
+    source = addin_modules["xlwings"][1]
     active = logical_lines(resolve_conditionals(source, WINDOWS_64))
     reads = [line for line in active if re.search(r'GetConfig\("INTERPRETER', line)]
     assert reads == []  # xlwings' module reads no interpreter setting itself any more
     assert len([line for line in active if line.startswith("PYTHON_WIN = hscredit_python.HsInterpreter()")]) == 2
-    python = logical_lines(modules["hscredit_python"][1])
+    python = logical_lines(addin_modules["hscredit_python"][1])
     assert python.count('path = GetConfig("INTERPRETER_WIN", "", "user")') == 1
     # the VBA refuses the same characters as `addin install`
     [const] = [line for line in python if line.startswith("Private Const UNSAFE_CHARS")]
     assert const == 'Private Const UNSAFE_CHARS As String = "' + addin.UNSAFE_INTERPRETER_CHARS.replace('"', '""') + '"'
 
 
-def test_missing_interpreter_message_is_chinese_and_shown(modules):
-    ribbon = "\n".join(logical_lines(modules["hscredit_addin"][1]))
+def test_missing_interpreter_message_is_chinese_and_shown(addin_modules):
+    ribbon = "\n".join(logical_lines(addin_modules["hscredit_addin"][1]))
     assert re.search(r'problem = hscredit_python\.HsInterpreterProblem\(\)\nIf problem <> "" Then\n'
                      r'MsgBox problem, vbExclamation, "hscredit-xl"\nExit Sub', ribbon)
     # the message, read back from its ChrW spelling
-    python = modules["hscredit_python"][1]
+    python = addin_modules["hscredit_python"][1]
     assert vba_text(python, "If path = \"\" Then", "Exit Function") == addin.MISSING_INTERPRETER
     head, _, tail = addin.BAD_INTERPRETER.partition("{path}")
     assert vba_text(python, "bad:", "End Function", path="«path»") == head + "«path»" + tail
@@ -339,8 +315,8 @@ def vba_text(source: str, after: str, until: str, **variables) -> str:
     return env("HsInterpreterProblem")
 
 
-def test_dll_loaded_by_full_path_before_use(modules):
-    source = resolve_conditionals(modules["xlwings"][1], WINDOWS_64)
+def test_dll_loaded_by_full_path_before_use(addin_modules):
+    source = resolve_conditionals(addin_modules["xlwings"][1], WINDOWS_64)
     declared = set(re.findall(r"Declare PtrSafe Function (XLPyDLL\w+) Lib", source))
     assert declared >= {"XLPyDLLActivateAuto", "XLPyDLLNDims"}
     for line in logical_lines(source):

@@ -29,23 +29,12 @@ import pytest
 from conftest import soffice_required
 import hscredit_xl.udfs as udfs
 from hscredit_xl import udfs_vba
-from test_addin_security import read_modules
 from vba_tools import (PROCEDURE_HEAD, WINDOWS_32, WINDOWS_64, VbaEnvironment, evaluate, logical_lines,
                        resolve_conditionals)
 
 HERE = Path(__file__).resolve().parent
 NS = "{http://schemas.microsoft.com/office/2009/07/customui}"
 OUR_MODULES = ("hscredit_addin", "hscredit_python", "xlwings_udfs", "ThisWorkbook")
-
-
-@pytest.fixture(scope="module")
-def built(addin_xlam, tmp_path_factory) -> Path:
-    return Path(shutil.copy(addin_xlam, tmp_path_factory.mktemp("addin")))  # conftest builds it once
-
-
-@pytest.fixture(scope="module")
-def modules(built) -> dict[str, tuple[str, str]]:
-    return read_modules(built)
 
 
 # --------------------------------------------------------------------------- the ribbon: [MS-CUSTOMUI2]
@@ -133,15 +122,15 @@ def ribbon_problems(xml: bytes, callbacks: set[str]) -> list[str]:
     return problems
 
 
-def ribbon_callbacks(modules: dict[str, tuple[str, str]]) -> set[str]:
+def ribbon_callbacks(addin_modules: dict[str, tuple[str, str]]) -> set[str]:
     """module.Sub for every ``Sub X(control As IRibbonControl)`` of a standard module."""
-    return {f"{name}.{m.group(1)}" for name, (kind, source) in modules.items() if kind == "Module"
+    return {f"{name}.{m.group(1)}" for name, (kind, source) in addin_modules.items() if kind == "Module"
             for m in re.finditer(r"^(?:Public )?Sub (\w+)\(control As IRibbonControl\)", source, re.M)}
 
 
-def test_ribbon_follows_the_customui_rules(built, modules):
-    xml = zipfile.ZipFile(built).read("customUI/customUI14.xml")
-    assert ribbon_problems(xml, ribbon_callbacks(modules)) == []
+def test_ribbon_follows_the_customui_rules(addin_copy, addin_modules):
+    xml = zipfile.ZipFile(addin_copy).read("customUI/customUI14.xml")
+    assert ribbon_problems(xml, ribbon_callbacks(addin_modules)) == []
 
 
 @pytest.mark.parametrize("old, new, problem", [
@@ -156,10 +145,10 @@ def test_ribbon_follows_the_customui_rules(built, modules):
     ('<group id="hscreditGroup"', '<button id="stray"/><group id="hscreditGroup"', "button inside tab"),
     ('imageMso="FileSaveAs"', 'imageMso="FileSaveAs" colour="red"', "unknown attribute colour"),
 ])
-def test_ribbon_rules_catch_mistakes(built, modules, old, new, problem):
-    xml = zipfile.ZipFile(built).read("customUI/customUI14.xml").decode()
+def test_ribbon_rules_catch_mistakes(addin_copy, addin_modules, old, new, problem):
+    xml = zipfile.ZipFile(addin_copy).read("customUI/customUI14.xml").decode()
     assert xml.count(old) >= 1, old
-    problems = ribbon_problems(xml.replace(old, new, 1).encode(), ribbon_callbacks(modules))
+    problems = ribbon_problems(xml.replace(old, new, 1).encode(), ribbon_callbacks(addin_modules))
     assert any(problem in p for p in problems), problems
 
 
@@ -211,10 +200,10 @@ def libreoffice_vba(soffice, addin_xlam, tmp_path_factory) -> dict:
 
 
 @pytest.mark.soffice
-def test_libreoffice_imports_every_module(libreoffice_vba, modules):
-    assert set(libreoffice_vba["modules"]) == set(modules)
+def test_libreoffice_imports_every_module(libreoffice_vba, addin_modules):
+    assert set(libreoffice_vba["modules"]) == set(addin_modules)
     # what LibreOffice imported is our source (it strips the Attribute lines and adds Option VBASupport 1)
-    for name, (_, source) in modules.items():
+    for name, (_, source) in addin_modules.items():
         ours = [x for x in source.split("\n") if x.strip() and not x.startswith("Attribute ")]
         imported = [x for x in libreoffice_vba["modules"][name].replace("\r\n", "\n").split("\n") if x.strip()]
         assert [x for x in ours if x not in imported] == [], name
@@ -222,9 +211,9 @@ def test_libreoffice_imports_every_module(libreoffice_vba, modules):
 
 @pytest.mark.soffice
 @pytest.mark.parametrize("config", CONFIGS)
-def test_libreoffice_compiles_every_module(libreoffice_vba, modules, config):
+def test_libreoffice_compiles_every_module(libreoffice_vba, addin_modules, config):
     results = {case: ok for case, ok in libreoffice_vba["results"].items() if case.endswith("@" + config)}
-    assert set(results) == {f"{name}@{config}" for name in modules}
+    assert set(results) == {f"{name}@{config}" for name in addin_modules}
     assert [case for case, ok in results.items() if ok is not True] == [], libreoffice_vba["version"]
 
 
@@ -314,11 +303,11 @@ def undeclared(source: str) -> list[str]:
     return missing
 
 
-def test_plain_vba_checks(modules):
-    problems = [p for name, (_, source) in modules.items() for p in plain_problems(name, source)]
+def test_plain_vba_checks(addin_modules):
+    problems = [p for name, (_, source) in addin_modules.items() for p in plain_problems(name, source)]
     assert problems == []
     for name in OUR_MODULES:
-        assert undeclared(modules[name][1]) == [], name
+        assert undeclared(addin_modules[name][1]) == [], name
 
 
 @pytest.mark.parametrize("mutation, problem", [
@@ -327,13 +316,13 @@ def test_plain_vba_checks(modules):
     (lambda s: s + "\nFunction X(Currency, Optional Nothing)\nEnd Function\n", "parameter 'Currency'"),
     (lambda s: s + "\nSub Y()\n    Dim Event As String\nEnd Sub\n", "variable 'Event'"),
 ])
-def test_plain_checks_catch_mistakes(modules, mutation, problem):
-    problems = plain_problems("hscredit_addin", mutation(modules["hscredit_addin"][1]))
+def test_plain_checks_catch_mistakes(addin_modules, mutation, problem):
+    problems = plain_problems("hscredit_addin", mutation(addin_modules["hscredit_addin"][1]))
     assert any(problem in p for p in problems), problems
 
 
-def test_undeclared_variable_is_caught(modules):
-    source = modules["hscredit_python"][1].replace("    exe = LCase$(", "    exeName = LCase$(")
+def test_undeclared_variable_is_caught(addin_modules):
+    source = addin_modules["hscredit_python"][1].replace("    exe = LCase$(", "    exeName = LCase$(")
     assert undeclared(source) == ['exeName = LCase$(Mid$(path, InStrRev(path, "\\") + 1))']
 
 
@@ -372,12 +361,12 @@ def macro_options_in_vba(source: str) -> dict[str, dict]:
     return found
 
 
-def test_function_wizard_metadata_in_the_vba(modules):
-    registered = macro_options_in_vba(modules["xlwings_udfs"][1])
+def test_function_wizard_metadata_in_the_vba(addin_modules):
+    registered = macro_options_in_vba(addin_modules["xlwings_udfs"][1])
     recorded = {m.rsplit("!", 1)[1]: o for m, o in udfs_vba.run_import_udfs(udfs_vba.RecordingWorkbook()).macro_options}
     assert set(registered) == set(recorded) == {n for n in dir(udfs) if n.startswith("HS_")}
     wrappers = {m.group("name"): [p for p in (m.group("params") or "").split(",") if p.strip()]
-                for line in logical_lines(modules["xlwings_udfs"][1]) if (m := PROCEDURE_HEAD.match(line))
+                for line in logical_lines(addin_modules["xlwings_udfs"][1]) if (m := PROCEDURE_HEAD.match(line))
                 and m.group("name").startswith("HS_")}
     for name, options in registered.items():
         want = {k: v for k, v in recorded[name].items() if v is not None}
@@ -392,8 +381,8 @@ def test_function_wizard_metadata_in_the_vba(modules):
         assert len(options["ArgumentDescriptions"]) == len(wrappers[name]), name
 
 
-def test_metadata_check_sees_a_long_description(modules):
-    source = modules["xlwings_udfs"][1]
+def test_metadata_check_sees_a_long_description(addin_modules):
+    source = addin_modules["xlwings_udfs"][1]
     first = re.search(r"^    desc = (.*)$", source, re.M)
     longer = source.replace(first.group(0), first.group(0) + ' & "' + "x" * 300 + '"', 1)
     registered = macro_options_in_vba(longer)
