@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from pathlib import Path
 
-from .inputs import ERROR, Problem, allowed_keys, unknown_keys
+from .inputs import ERROR, Problem, allowed_keys, shown, unknown_keys
 from .rubric import Rubric
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_LISTED = 20  # header problems of one kind listed one by one; more are counted
 
 
 def decode(data: bytes) -> str:
@@ -60,20 +62,32 @@ def parse_csv(text: str, rubric: Rubric, name: str = "数据文件") -> tuple[li
     if not records:
         return [], [Problem(ERROR, "", name, "数据文件", "", "文件是空的，第一行应为数据键（unit, volume_m01, …）")]
     header = [h.strip() for h in records[0]]
-    for key in unknown_keys(rubric, header):
-        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", key,
+    # every check of the header is linear in its length: a hostile header has 100,000 columns
+    unknown = list(dict.fromkeys(unknown_keys(rubric, header)))
+    for key in unknown[:MAX_LISTED]:
+        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", shown(key),
                                 "是未知的列名（拼写错误的列不会被静默忽略）",
                                 "允许的列名：" + "、".join(allowed_keys(rubric)[:8]) + " …（见说明文档）"))
-    for key in sorted({h for h in header if header.count(h) > 1}):
-        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", key, "列名重复，每列只能出现一次"))
+    if len(unknown) > MAX_LISTED:
+        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", f"{len(unknown):,} 个",
+                                f"未知的列名共 {len(unknown):,} 个（以上只列出前 {MAX_LISTED} 个）",
+                                "第一行应为数据键（unit, volume_m01, …），见说明文档"))
+    counts = Counter(header)
+    duplicates = sorted(h for h, n in counts.items() if n > 1)
+    for key in duplicates[:MAX_LISTED]:
+        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", shown(key), "列名重复，每列只能出现一次"))
+    if len(duplicates) > MAX_LISTED:
+        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", f"{len(duplicates):,} 个",
+                                f"重复的列名共 {len(duplicates):,} 个（以上只列出前 {MAX_LISTED} 个）"))
     for f in rubric.fields:
-        if f.key not in header:
+        if f.key not in counts:
             problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", f.key, f"缺少必需的列（{f.label}）"))
+    unit_col = header.index("unit") if "unit" in counts else None
     rows = []
     for line_no, record in enumerate(records[1:], start=2):
         if len(record) != len(header):
-            unit = record[header.index("unit")].strip() if "unit" in header and header.index("unit") < len(record) else ""
-            problems.append(Problem(ERROR, unit, f"{name} 第 {line_no} 行", "数据行", f"{len(record)} 列",
+            unit = record[unit_col].strip() if unit_col is not None and unit_col < len(record) else ""
+            problems.append(Problem(ERROR, shown(unit), f"{name} 第 {line_no} 行", "数据行", f"{len(record)} 列",
                                     f"列数应与表头相同（{len(header)} 列）"))
             continue
         rows.append(dict(zip(header, record)))
