@@ -59,7 +59,7 @@ from . import __version__
 from .engine import Result, Switches, UnitResult
 from .inputs import ERROR, Problem, parse_units
 from .kinds import round_half_up
-from .office import ERROR_CODES, _pid_alive, find_soffice, temp_dir, to_pdf
+from .office import ERROR_CODES, pid_alive, find_soffice, temp_dir, to_pdf
 from .scoring import InputProblems
 from .workbook import layout as L
 from .workbook.atomic import _mode_for, atomic_output
@@ -187,7 +187,7 @@ def recover_export(targets: list[Path]) -> bool:
         except (OSError, ValueError):
             state = {}
         busy = (state.get("host") == socket.gethostname() and state.get("pid") != os.getpid()
-                and _pid_alive(int(state.get("pid", 0))) is not False
+                and pid_alive(int(state.get("pid", 0))) is not False
                 and time.time() - float(state.get("time", 0)) < BUSY_SECONDS)
         if not busy or time.monotonic() > deadline:
             break

@@ -149,7 +149,7 @@ def find_poppler(tool: str = "pdftoppm") -> str:
 # ---------------------------------------------------------------------------------------------- temporary folders
 
 
-def _pid_alive(pid: int) -> bool | None:
+def pid_alive(pid: int) -> bool | None:
     """Whether a process of this machine is running; None where that can not be asked safely (Windows, where
     os.kill would end the process)."""
     if os.name != "posix":
@@ -176,7 +176,7 @@ def remove_stale_temp_dirs(now: float | None = None) -> list[Path]:
             try:
                 if not folder.is_dir() or folder.is_symlink():
                     continue
-                dead = pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)) is False
+                dead = pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid)) is False
                 if dead or now - folder.stat().st_mtime > STALE_TEMP_SECONDS:
                     shutil.rmtree(folder)
                     removed.append(folder)
