@@ -1,7 +1,7 @@
 """hscredit-xl: 黄石市县（市）区社会信用体系建设工作考核评价 in Excel.
 
-The ribbon buttons of the add-in call the functions below through xlwings' RunPython; they run the same
-recompute as `hscredit-xl recompute`, on the workbook that called them.
+The ribbon buttons of the add-in run the functions below in xlwings' UDF server, which gets the calling
+workbook through COM (xw.Book.caller()); they run the same recompute as `hscredit-xl recompute` on it.
 """
 __version__ = "0.1.0"
 

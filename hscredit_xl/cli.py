@@ -120,11 +120,12 @@ def cmd_recompute(args) -> int:
 def cmd_report(args) -> int:
     from .report import ranking_table, to_json
     from .scoring import InputProblems
-    from .workbook.recompute import read_inputs, score_inputs, stamp_report
+    from .workbook.recompute import read_inputs, require_master, score_inputs, stamp_report
 
     try:
         book = _open_book(args.workbook)
         inputs = read_inputs(book)
+        require_master(inputs)
         result = score_inputs(inputs)
     except InputProblems as exc:
         return _fail_input(exc.problems)
@@ -134,12 +135,22 @@ def cmd_report(args) -> int:
 
 
 def cmd_merge(args) -> int:
+    import datetime as dt
+
+    from .inputs import ERROR, Problem
     from .scoring import InputProblems
     from .workbook.merge import merge_files
 
+    received = None
+    if args.received:
+        try:
+            received = dt.date.fromisoformat(args.received)
+        except ValueError:
+            return _fail_input([Problem(ERROR, "", "--received", "收到日期", args.received, "应为日期 YYYY-MM-DD，如 2021-02-04")])
     try:
         out, outcome = merge_files(Path(args.master), [Path(p) for p in args.unit_files],
-                                   Path(args.output) if args.output else None)
+                                   Path(args.output) if args.output else None, replace_values=args.replace,
+                                   received=received)
     except InputProblems as exc:
         return _fail_input(exc.problems)
     _print_problems(outcome.problems)
@@ -147,6 +158,43 @@ def cmd_merge(args) -> int:
         unit = uf.data.name
         print(f"已合并：{unit}（{uf.path.name}）")
     print(f"已写入：{out}（请重算后复核）")
+    return EXIT_OK
+
+
+def cmd_handout(args) -> int:
+    from .scoring import InputProblems
+    from .workbook.handout import write_handouts
+
+    try:
+        written = write_handouts(Path(args.master), Path(args.output), force=args.force)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    for path in written:
+        print(f"已生成填报版：{path}")
+    return EXIT_OK
+
+
+def cmd_status(args) -> int:
+    import json
+
+    from .scoring import InputProblems
+    from .workbook.recompute import read_inputs, require_master
+    from .workbook.returns import status_report, status_table, unit_statuses
+
+    try:
+        book = _open_book(args.master)
+        inp = read_inputs(book)
+        if inp.layout is None:
+            raise InputProblems(inp.problems)
+        require_master(inp)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    choices = dict(inp.rubric.default_choices, **inp.choices)
+    statuses = unit_statuses(inp.rubric, inp.layout, choices, inp.rows, inp.returns)
+    if args.json:
+        print(json.dumps(status_report(inp.rubric, statuses), ensure_ascii=False, indent=1))
+    else:
+        print(status_table(inp.rubric, statuses))
     return EXIT_OK
 
 
@@ -177,10 +225,26 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+_ADDIN_EXTRA_MODULES = {"ms_ovba", "ms_ovba_compression", "ms_cfb", "oletools", "olefile"}
+
+
+def _without_addin_extra(exc: ModuleNotFoundError) -> int:
+    """Building the add-in needs the `addin` extra: say which, or re-raise any other missing module."""
+    if (exc.name or "").split(".")[0] not in _ADDIN_EXTRA_MODULES:
+        raise exc
+    print(f"生成加载项需要可选组件 addin（ms-ovba、oletools），本环境没有安装（缺少模块 {exc.name}），"
+          "未写入任何文件。请先安装：pip install \"hscredit-xl[addin]\"（在源码目录中：pip install -e \".[addin]\"）。",
+          file=sys.stderr)
+    return EXIT_FAILED
+
+
 def cmd_addin_build(args) -> int:
     from .addin import build_addin
 
-    out = build_addin(Path(args.output) if args.output else None)
+    try:
+        out = build_addin(Path(args.output) if args.output else None)
+    except ModuleNotFoundError as exc:
+        return _without_addin_extra(exc)
     print(f"已生成加载项：{out}")
     return EXIT_OK
 
@@ -188,7 +252,24 @@ def cmd_addin_build(args) -> int:
 def cmd_addin_install(args) -> int:
     from .addin import install_addin
 
-    return install_addin()
+    try:
+        return install_addin()
+    except ModuleNotFoundError as exc:
+        return _without_addin_extra(exc)
+
+
+def cmd_bundle(args) -> int:
+    from .bundle import BundleError, build_bundle
+
+    try:
+        out = build_bundle(Path(args.output), force=args.force)
+    except BundleError as exc:
+        print(f"未生成安装包：{exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ModuleNotFoundError as exc:
+        return _without_addin_extra(exc)
+    print(f"已生成 Windows 离线安装包：{out}\n把它拷到办公电脑上，解压后按其中的「安装说明.txt」安装。")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,7 +310,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("master", help="主工作簿 .xlsx（市里的模板）")
     p.add_argument("unit_files", nargs="+", metavar="UNIT_FILE", help="单位报送的工作簿 .xlsx，每个单位一个")
     p.add_argument("-o", "--output", help="另存为（默认覆盖主工作簿）")
+    p.add_argument("--received", metavar="YYYY-MM-DD", help="市信用办收到文件的日期（默认取填报版中的填报日期）")
+    p.add_argument("--replace", action="store_true", help="单位文件的值与主工作簿已有的值不同时，以单位文件为准（默认列出冲突、不写入）")
     p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("handout", help="为每个单位生成填报版（只含本单位，无需加载项，WPS/LibreOffice/Excel 均可填写）")
+    p.add_argument("master", help="主工作簿 .xlsx")
+    p.add_argument("-o", "--output", required=True, help="输出文件夹")
+    p.add_argument("--force", action="store_true", help="覆盖文件夹中已有的同名填报版")
+    p.set_defaults(func=cmd_handout)
+
+    p = sub.add_parser("status", help="各单位填报版的报送情况：是否收到、是否按时、自评总分、缺少的佐证资料")
+    p.add_argument("master", help="主工作簿 .xlsx")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("export", help="报送版：只含数值的工作簿副本；加 --pdf 另出各考评表的 PDF（需 LibreOffice）")
     p.add_argument("workbook", help="已重算的工作簿 .xlsx")
@@ -244,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_addin_build)
     q = addin.add_parser("install", help="（Windows）安装加载项到 Excel 启动文件夹并写入 xlwings 配置")
     q.set_defaults(func=cmd_addin_install)
+
+    p = sub.add_parser("bundle", help="生成 Windows（64 位）离线安装包 .zip：办公电脑不联网即可安装加载项（生成时需要联网）")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="安装包所在的文件夹")
+    p.add_argument("--force", action="store_true", help="覆盖已有的同名安装包")
+    p.set_defaults(func=cmd_bundle)
     return parser
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import kinds
-from .inputs import ERROR, Problem, UnitInput
+from .inputs import ERROR, WARNING, Problem, UnitInput
 from .rubric import Part, Rubric, Rule
 
 ZERO = Decimal(0)
@@ -203,7 +203,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         if not ZERO <= result.final <= full:
             problems.append(Problem(ERROR, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
                                     f"调整后最终得分为 {result.final}，应在 0～{full} 之间"))
-        _self_comparison(rubric, result, switches, full, cap, rounded)
+        problems += _self_comparison(rubric, result, switches)
         result.weighted = {name: kinds.round_half_up(result.final / 100 * w) for name, w in weights.items()}
         results.append(result)
 
@@ -215,9 +215,45 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
     return Result(rubric, switches.choices, results, problems)
 
 
-def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches, full: Decimal, cap: Decimal,
-                     rounded) -> None:
-    """自评 against 复核 (decisions A10): per rule, and in total."""
+@dataclass(frozen=True)
+class SelfTotals:
+    """The 考评表's self subtotals as its formulas show them: None while `missing` self scores are not filled."""
+
+    base: Decimal | None
+    base_scaled: Decimal | None
+    total: Decimal | None
+    missing: int
+
+
+def self_totals(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], assessed: bool) -> SelfTotals:
+    """The self total from per-rule self scores (自评得分), summed as the 考评表's formulas sum them: the rules that
+    apply to the unit, 折算 where A5 prorates, the bonus capped, the deduction after."""
+    full, cap = Decimal(rubric.totals["full"]), Decimal(rubric.totals["cap"])
+    a5 = switches.choices.get("A5")
+    scored = [r for r in rubric.base_rules if not r.applies or assessed or a5 == "full_marks"]
+    missing = sum(1 for r in scored if own.get(r.id) is None)
+    if missing:
+        return SelfTotals(None, None, None, missing)
+    base = sum((own[r.id] for r in scored), ZERO)
+    scaled = base
+    applicable_max = sum((r.points for r in scored), ZERO)
+    if a5 == "prorate" and applicable_max != full:
+        scaled = kinds.prorate(base, applicable_max, full)
+        if switches.choices.get("A9") == "per_rule":
+            scaled = kinds.round_half_up(scaled)
+    bonus = sum((own.get(r.id, ZERO) for r in rubric.rules if r.role == "bonus"), ZERO)
+    deduction = sum((own.get(r.id, ZERO) for r in rubric.rules if r.role == "deduction"), ZERO)
+    return SelfTotals(base, scaled, kinds.total(scaled, bonus, deduction, cap), 0)
+
+
+def self_total_of(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], assessed: bool) -> Decimal | None:
+    """The self total (None while a rule that applies has no self score)."""
+    return self_totals(rubric, switches, own, assessed).total
+
+
+def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches) -> list[Problem]:
+    """自评 against 复核 (decisions A10): per rule, and in total. The self total is the sum of the unit's own
+    items; a typed total that disagrees with them is said, never used silently."""
     own = result.self_scores
     sign = 1 if switches.choices["A10"] == "self_minus_review" else -1
     review = dict(result.rules)
@@ -226,15 +262,19 @@ def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches, ful
     for rule_id, self_score in own.items():
         if rule_id != "total" and review.get(rule_id) is not None:
             result.rule_differences[rule_id] = sign * (self_score - review[rule_id])
-    if "total" in own:
-        self_total = own["total"]
-    elif all(own.get(r.id) is not None for r in rubric.base_rules if result.rules[r.id] is not None):
-        base = sum((own[r.id] for r in rubric.base_rules if result.rules[r.id] is not None), ZERO)
-        if switches.choices["A5"] == "prorate" and result.applicable_max != full:
-            base = rounded(kinds.prorate(base, result.applicable_max, full))
-        self_total = kinds.total(base, own.get("5", ZERO), own.get("6", ZERO), cap)
-    else:
-        self_total = None
+    problems = []
+    typed = own.get("total")
+    computed = self_total_of(rubric, switches, own, result.public_service)
+    self_total = computed
+    if computed is not None and typed is not None and kinds.round_half_up(typed) != kinds.round_half_up(computed):
+        problems.append(Problem(WARNING, result.unit, "self_total", "自评总分", str(typed),
+                                f"与各条自评得分计算的自评总分 {kinds.round_half_up(computed)} 不一致，按各条自评得分计",
+                                "请单位核对自评总分"))
+    elif computed is None and typed is not None:
+        self_total = typed
+        problems.append(Problem(WARNING, result.unit, "self_total", "自评总分", str(typed),
+                                "各条自评得分不全，按单位填写的自评总分计（无法核对）", "请单位补全各条自评得分"))
     result.self_total = self_total
     if self_total is not None:
         result.difference = sign * (self_total - result.total)
+    return problems

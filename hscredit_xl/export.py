@@ -56,7 +56,7 @@ from pathlib import Path
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from . import __version__
-from .engine import Result, Switches, UnitResult
+from .engine import Result, Switches, UnitResult, self_totals
 from .inputs import ERROR, Problem, parse_units
 from .kinds import round_half_up
 from .office import ERROR_CODES, pid_alive, find_soffice, temp_dir, to_pdf
@@ -64,7 +64,7 @@ from .scoring import InputProblems
 from .workbook import layout as L
 from .workbook.atomic import _mode_for, atomic_output
 from .workbook.book import OpenpyxlBook, restore_chart_styles
-from .workbook.recompute import Inputs, parse_stamp, read_inputs, score_inputs, write_results
+from .workbook.recompute import Inputs, parse_stamp, read_inputs, require_master, score_inputs, write_results
 from .workbook.safety import open_untrusted
 
 __all__ = ["EXPORT_SUFFIX", "PDF_SUFFIX", "SCORES_NOTE", "export", "export_names", "stamp_digest"]
@@ -105,6 +105,7 @@ def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False) -> li
     wb = open_untrusted(src)
     book = OpenpyxlBook(src, wb)
     inp = read_inputs(book)
+    require_master(inp)
     if any(p.level == ERROR for p in inp.problems):
         raise InputProblems([_refusal(src, "工作簿的数据或结构有错误，不能导出",
                                       "请按下列问题改正，重算后再导出")] + inp.problems)
@@ -367,6 +368,12 @@ def _engine_values(inp: Inputs, result: Result) -> dict[tuple[str, int, int], ob
             values[(L.SCORES, row, lay.score_columns[rule.id])] = _rule_value(u, rule)
         values[(L.SCORES, row, lay.score_columns["applicable_max"])] = _number(u.applicable_max)
         values[(L.SCORES, row, lay.score_columns["live_total"])] = _number(u.total)
+        own = self_totals(inp.rubric, Switches(inp.rubric, inp.choices), u.self_scores, u.public_service)
+        sheet, col = L.form_sheet_name(u.unit), L.FORM_COLUMNS["self"]
+        for key in ("base", "base_scaled"):
+            values[(sheet, lay.form_total_rows[key], col)] = _number(getattr(own, key))
+        values[(sheet, lay.form_total_rows["total"], col)] = (
+            _number(own.total) if own.total is not None else f"尚有{own.missing}项未自评")
     return values
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "png_size",
     "read_values",
     "recalculate",
+    "recalculate_many",
     "remove_stale_temp_dirs",
     "render_pages",
     "temp_dir",
@@ -247,10 +248,16 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def _run_soffice(src: Path, target: str, out_suffix: str, dst: Path, *, timeout: float, recalc: bool) -> Path:
     """Convert ``src`` with ``--convert-to target`` in a fresh profile; the result lands at ``dst``."""
-    src = Path(src)
-    dst = Path(dst)
-    if not src.is_file():
-        raise FileNotFoundError(f"找不到要交给 LibreOffice 的文件：{src}")
+    return _run_soffice_batch([Path(src)], target, out_suffix, [Path(dst)], timeout=timeout, recalc=recalc)[0]
+
+
+def _run_soffice_batch(srcs: list[Path], target: str, out_suffix: str, dsts: list[Path], *, timeout: float,
+                       recalc: bool) -> list[Path]:
+    """Convert every file of ``srcs`` in ONE LibreOffice run (one start-up for all); results land at ``dsts``."""
+    for src in srcs:
+        if not src.is_file():
+            raise FileNotFoundError(f"找不到要交给 LibreOffice 的文件：{src}")
+    names = "、".join(s.name for s in srcs)
     soffice = find_soffice()
     with temp_dir("hscredit-office-") as work:
         profile = work / "profile"
@@ -262,9 +269,10 @@ def _run_soffice(src: Path, target: str, out_suffix: str, dst: Path, *, timeout:
         outdir = work / "out"
         indir.mkdir()
         outdir.mkdir()
-        copy = indir / _safe_name(src)
-        shutil.copyfile(src, copy)  # bytes only: no lock file, no permissions carried over
-        expected = outdir / (copy.stem + out_suffix)
+        copies = ([indir / _safe_name(srcs[0])] if len(srcs) == 1
+                  else [indir / f"book{n}{s.suffix.lower()}" for n, s in enumerate(srcs)])
+        for s, copy in zip(srcs, copies):
+            shutil.copyfile(s, copy)  # bytes only: no lock file, no permissions carried over
         cmd = [
             soffice,
             f"-env:UserInstallation={profile.as_uri()}",
@@ -278,7 +286,7 @@ def _run_soffice(src: Path, target: str, out_suffix: str, dst: Path, *, timeout:
             target,
             "--outdir",
             str(outdir),
-            str(copy),
+            *(str(copy) for copy in copies),
         ]
         popen_kw: dict = {"start_new_session": True} if os.name == "posix" else {}
         with _LOCK:
@@ -296,7 +304,7 @@ def _run_soffice(src: Path, target: str, out_suffix: str, dst: Path, *, timeout:
                 _kill_group(proc)
                 out, err = proc.communicate()
                 raise OfficeError(
-                    f"LibreOffice 处理「{src.name}」超过 {timeout:g} 秒仍未结束，已强制终止。\n"
+                    f"LibreOffice 处理「{names}」超过 {timeout:g} 秒仍未结束，已强制终止。\n"
                     f"命令：{' '.join(cmd)}\n输出：{_tail(out.decode(errors='replace'))}\n"
                     f"错误输出：{_tail(err.decode(errors='replace'))}"
                 ) from None
@@ -306,16 +314,19 @@ def _run_soffice(src: Path, target: str, out_suffix: str, dst: Path, *, timeout:
                 raise
         stdout = out.decode(errors="replace")
         stderr = err.decode(errors="replace")
-        if proc.returncode != 0 or not expected.is_file() or expected.stat().st_size == 0:
-            produced = sorted(p.name for p in outdir.iterdir())
-            raise OfficeError(
-                f"LibreOffice 未能把「{src.name}」转换为 {out_suffix}（退出码 {proc.returncode}，"
-                f"未生成 {expected.name}；输出目录内：{produced or '空'}）。\n"
-                f"命令：{' '.join(cmd)}\n输出：{_tail(stdout)}\n错误输出：{_tail(stderr)}"
-            )
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(expected, dst)
-        return dst
+        for s, copy in zip(srcs, copies):
+            expected = outdir / (copy.stem + out_suffix)
+            if proc.returncode != 0 or not expected.is_file() or expected.stat().st_size == 0:
+                produced = sorted(p.name for p in outdir.iterdir())
+                raise OfficeError(
+                    f"LibreOffice 未能把「{s.name}」转换为 {out_suffix}（退出码 {proc.returncode}，"
+                    f"未生成 {expected.name}；输出目录内：{produced or '空'}）。\n"
+                    f"命令：{' '.join(cmd)}\n输出：{_tail(stdout)}\n错误输出：{_tail(stderr)}"
+                )
+        for copy, dst in zip(copies, dsts):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(outdir / (copy.stem + out_suffix), dst)
+        return list(dsts)
 
 
 def recalculate(src: Path, dst: Path, *, timeout: float = TIMEOUT) -> Path:
@@ -328,6 +339,12 @@ def recalculate(src: Path, dst: Path, *, timeout: float = TIMEOUT) -> Path:
     formula spelling): use ``dst`` to read results, not as the deliverable.
     """
     return _run_soffice(Path(src), _XLSX_FILTER, ".xlsx", Path(dst), timeout=timeout, recalc=True)
+
+
+def recalculate_many(pairs: list[tuple[Path, Path]], *, timeout: float = TIMEOUT) -> list[Path]:
+    """:func:`recalculate` for many workbooks in one LibreOffice run (one start-up): ``[(src, dst), …]``."""
+    return _run_soffice_batch([Path(s) for s, _ in pairs], _XLSX_FILTER, ".xlsx", [Path(d) for _, d in pairs],
+                              timeout=timeout, recalc=True)
 
 
 def to_pdf(src: Path, dst: Path, *, timeout: float = TIMEOUT) -> Path:

@@ -5,6 +5,7 @@ typo can never make a rule silently disappear. Numbers are read as Decimal strai
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -128,6 +129,16 @@ class Part:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One piece of 佐证资料 a unit sends for a rule: what it evidences and why the unit must send it."""
+
+    requirement: str  # the official text of what is evidenced, verbatim
+    method: str  # the 考评方式 sentence that asks the units for it, verbatim
+    claims: tuple[str, ...]  # data keys: a yes, or a number above 0, claims points this evidence must back
+    when: dict = field(default_factory=dict)  # switch options under which the item applies (like a part's)
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     name: str
@@ -138,6 +149,7 @@ class Rule:
     item: str
     role: str = "base"
     applies: str = ""
+    evidence: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,33 @@ class Weight:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A paper besides the score sheet the units send (工作总结, 工作打算)."""
+
+    key: str
+    label: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What the units send back, by when and to whom (the notice's 自查自评 paragraph)."""
+
+    quote: str
+    deadline: dt.date
+    deadline_day_counts: bool  # True: received on the deadline day itself is on time
+    reason: str
+    send_to: str
+    contact: str
+    phone: str
+    documents: tuple[Document, ...]
+    guidance: tuple[str, ...]
+
+    def on_time(self, received: dt.date) -> bool:
+        return received <= self.deadline if self.deadline_day_counts else received < self.deadline
+
+
+@dataclass(frozen=True)
 class Rubric:
     path: str
     document: dict
@@ -184,6 +223,7 @@ class Rubric:
     weights: tuple[Weight, ...]
     totals: dict
     items: tuple[Item, ...]
+    submission: Submission | None = None
 
     @property
     def year(self) -> int:
@@ -324,7 +364,8 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         raise RubricError(f"{path}：不是有效的 YAML：{exc}") from None
-    top = r.mapping(data, "评分细则文件", ("schema", "document", "units", "fields", "switches", "weights", "totals", "items"))
+    top = r.mapping(data, "评分细则文件", ("schema", "document", "units", "fields", "switches", "weights", "totals", "items"),
+                    ("submission",))
     if top["schema"] != 1:
         raise r.fail(top.key_lines["schema"], f"不支持的 schema「{top['schema']}」（支持 1）")
     document = r.mapping(top["document"], "document",
@@ -357,7 +398,8 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
                            ("id", "name", "points", "content", "scoring", "method", "rules"), ("points_text",))
             rules = []
             for rule_node in r.seq(dm, "rules"):
-                rm = r.mapping(rule_node, f"指标 {dm['id']} 的规则", ("id", "name", "points", "text", "parts"), ("applies",))
+                rm = r.mapping(rule_node, f"指标 {dm['id']} 的规则", ("id", "name", "points", "text", "parts"),
+                               ("applies", "evidence"))
                 if rm.get("applies", "") not in APPLIES:
                     raise r.fail(rm.key_lines["applies"], f"规则 {rm['id']} 的 applies「{rm['applies']}」未知（允许：public_service）")
                 part_nodes = r.seq(rm, "parts")
@@ -366,8 +408,10 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
                     for key in p.keys():
                         if key not in keys:
                             raise r.fail(_line_of(node, key), f"规则 {rm['id']} 引用了未定义的数据键「{key}」")
+                evidence = tuple(_read_evidence(r, str(rm["id"]), node, switches, keys)
+                                 for node in (r.seq(rm, "evidence") if "evidence" in rm else ()))
                 rules.append(Rule(str(rm["id"]), rm["name"], _decimal(rm["points"]), _text(rm["text"]), parts,
-                                  str(dm["id"]), str(im["number"]), role, _text(rm.get("applies"))))
+                                  str(dm["id"]), str(im["number"]), role, _text(rm.get("applies")), evidence))
             indicators.append(Indicator(str(dm["id"]), dm["name"], _decimal(dm["points"]), _text(dm["content"]),
                                         _text(dm["scoring"]), _text(dm["method"]), tuple(rules),
                                         _text(dm.get("points_text"))))
@@ -381,7 +425,37 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
             raise r.fail(node.key_lines["rule"], f"字段 {f.key} 的 rule「{f.rule}」不是细则中的规则编号")
         if f.applies not in APPLIES:
             raise r.fail(node.key_lines["applies"], f"字段 {f.key} 的 applies「{f.applies}」未知（允许：public_service）")
-    return Rubric(path, dict(document), units, tuple(fields), switches, weights, dict(totals), tuple(items))
+    submission = _read_submission(r, top["submission"]) if "submission" in top else None
+    return Rubric(path, dict(document), units, tuple(fields), switches, weights, dict(totals), tuple(items),
+                  submission)
+
+
+def _read_evidence(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch], keys: set[str]) -> Evidence:
+    m = r.mapping(node, f"规则 {rule_id} 的佐证资料", ("requirement", "method", "claims"), ("when",))
+    claims = m["claims"] if isinstance(m["claims"], list) else [m["claims"]]
+    for key in claims:
+        if key not in keys:
+            raise r.fail(m.key_lines["claims"], f"规则 {rule_id} 的佐证资料引用了未定义的数据键「{key}」")
+    when = m.get("when") or {}
+    for sid, option in when.items():
+        if sid not in switches or option not in switches[sid].options:
+            raise r.fail(m.key_lines["when"], f"规则 {rule_id} 的佐证资料 when 引用了不存在的开关或选项「{sid}: {option}」")
+    return Evidence(_text(m["requirement"]), _text(m["method"]), tuple(claims), dict(when))
+
+
+def _read_submission(r: _Reader, node: Any) -> Submission:
+    m = r.mapping(node, "submission", ("quote", "deadline", "deadline_day_counts", "reason", "send_to", "contact",
+                                       "phone", "documents", "guidance"))
+    try:
+        deadline = dt.date.fromisoformat(str(m["deadline"]))
+    except ValueError:
+        raise r.fail(m.key_lines["deadline"], f"截止日期「{m['deadline']}」应为 YYYY-MM-DD") from None
+    documents = tuple(Document(d["key"], d["label"], d["quote"])
+                      for d in (r.mapping(x, "submission 的 documents", ("key", "label", "quote"))
+                                for x in r.seq(m, "documents")))
+    return Submission(_text(m["quote"]), deadline, bool(m["deadline_day_counts"]), _text(m["reason"]),
+                      _text(m["send_to"]), _text(m["contact"]), _text(m["phone"]), documents,
+                      tuple(_text(g) for g in r.seq(m, "guidance")))
 
 
 def rubric_path(name: str = DEFAULT_RUBRIC) -> Path:

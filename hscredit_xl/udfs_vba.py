@@ -278,8 +278,12 @@ def vba_string(text: str, ascii_only: bool = False) -> str:
     return " & ".join(parts)
 
 
-def _assign(var: str, text: str, ascii_only: bool) -> list[str]:
-    """Statements that set ``var`` to ``text``, each short enough for one VBA line."""
+def vba_assign(var: str, text: str, ascii_only: bool, *, append: bool = False, prefix: str = "") -> list[str]:
+    """Statements that set ``var`` to ``text``, each short enough for one VBA line.
+
+    With ``append`` they add ``text`` to what ``var`` holds; ``prefix`` is a VBA expression
+    (e.g. a variable) that goes before ``text``.
+    """
     chunks: list[str] = []
     chunk = ""
     for ch in text:
@@ -289,7 +293,8 @@ def _assign(var: str, text: str, ascii_only: bool) -> list[str]:
         else:
             chunk += ch
     chunks.append(chunk)
-    lines = [f"{var} = {vba_string(chunks[0], ascii_only)}"]
+    first = " & ".join(x for x in (var if append else "", prefix, vba_string(chunks[0], ascii_only)) if x)
+    lines = [f"{var} = {first}"]
     lines += [f"{var} = {var} & {vba_string(c, ascii_only)}" for c in chunks[1:]]
     return lines
 
@@ -324,13 +329,13 @@ def render_register_sub(macro_options: list[tuple[str, dict]], ascii_only: bool 
             if value is None:
                 continue
             if key == "Description":
-                body += _assign("desc", value, ascii_only)
+                body += vba_assign("desc", value, ascii_only)
                 named.append("Description:=desc")
             elif key == "ArgumentDescriptions":
                 docs = list(value)
                 body.append(f"ReDim argDocs(0 To {len(docs) - 1})")
                 for i, doc in enumerate(docs):
-                    body += _assign(f"argDocs({i})", doc, ascii_only)
+                    body += vba_assign(f"argDocs({i})", doc, ascii_only)
                 named.append("ArgumentDescriptions:=argDocs")
             else:
                 named.append(f"{key}:={_vba_value(value, ascii_only)}")

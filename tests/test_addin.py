@@ -6,11 +6,8 @@ what only a real Excel can show is on docs/windows-checklist.md.
 from __future__ import annotations
 
 import io
-import os
 import re
-import shlex
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -174,14 +171,17 @@ def test_every_on_action_is_a_ribbon_sub(parts, modules):
 
 
 def _python_command(parts, modules, label: str) -> str:
-    """The Python command the button ``label`` hands to xlwings' RunPython."""
+    """The Python command the button ``label`` runs in xlwings' UDF server (``XLPy.Exec``)."""
     b = next(b for b in buttons(parts) if b.get("label") == label)
     module, _, sub = b.get("onAction").rpartition(".")
     body = procedure(modules[module], sub)
     m = re.search(r'^\s*RunHsCommand "([^"]*)"\s*$', body, re.M)
     assert m, body
     runner = procedure(modules[module], "RunHsCommand")
-    assert re.search(r"^\s*RunPython pythonCommand\s*$", runner, re.M), runner
+    # the calling workbook goes to Python through COM, and the command runs in the UDF server
+    assert re.search(r'^\s*XLPy\.SetAttr XLPy\.Module\("xlwings\._xlwindows"\), "BOOK_CALLER", ActiveWorkbook\s*$',
+                     runner, re.M), runner
+    assert re.search(r"^\s*XLPy\.Exec pythonCommand\s*$", runner, re.M), runner
     return m.group(1)
 
 
@@ -203,7 +203,8 @@ def test_recompute_entry_point_is_callable():
 
 
 def test_vba_modules(modules):
-    assert set(modules) == {"ThisWorkbook", "Sheet2", "Dictionary", "xlwings", "hscredit_addin", "xlwings_udfs"}
+    assert set(modules) == {"ThisWorkbook", "Sheet2", "Dictionary", "xlwings", "hscredit_addin", "hscredit_python",
+                            "xlwings_udfs"}
     assert "RibbonMyAddin" not in modules  # the template's own callback (RunMain) is replaced
 
 
@@ -234,7 +235,7 @@ def test_vba_lines_fit(modules):
 
 def test_our_vba_is_ascii(modules):
     # the project's code page is 1252: Chinese text is spelled with ChrW
-    for name in ("hscredit_addin", "xlwings_udfs", "ThisWorkbook"):
+    for name in ("hscredit_addin", "hscredit_python", "xlwings_udfs", "ThisWorkbook"):
         assert modules[name].isascii(), name
 
 
@@ -307,96 +308,6 @@ def test_user_config_is_the_users_xlwings_conf(xlwings_vba):
     assert 'Environ("USERPROFILE") & "\\." & PROJECT_NAME & "\\" & PROJECT_NAME & ".conf"' in path_expr
 
 
-def test_workbook_folder_never_on_import_path(xlwings_vba):
-    assert "ADD_WORKBOOK_TO_PYTHONPATH" not in xlwings_vba
-    assignments = re.findall(r"^\s*AddExcelDir = (.*)$", xlwings_vba, re.M)
-    assert len(assignments) >= 2
-    assert all(a.startswith('"false"') for a in assignments), assignments
-    # every PYTHONPATH handed to xlwings.utils.prepare_sys_path starts with AddExcelDir
-    built_paths = re.findall(r"^\s*PYTHONPATH = (AddExcelDir|ActiveWorkbook|FName)\b", xlwings_vba, re.M)
-    assert built_paths.count("AddExcelDir") >= 3 and "ActiveWorkbook" not in built_paths
-
-
-def test_prepare_sys_path_with_false_adds_no_workbook_folder(monkeypatch):
-    import xlwings.utils
-
-    monkeypatch.setattr(sys, "path", [])
-    xlwings.utils.prepare_sys_path("false;/mail/unit/book.xlsx;/home/me/XLSTART/hscredit_xl.xlam;;;;")
-    assert "/mail/unit" not in sys.path and "/home/me/XLSTART" not in sys.path
-    xlwings.utils.prepare_sys_path("true;/mail/unit/book.xlsx;/home/me/XLSTART/hscredit_xl.xlam;;;;")
-    assert "/mail/unit" in sys.path  # what the template's default "true" does
-
-
-_VBA_TOKEN = re.compile(r'\s*(?:"((?:[^"]|"")*)"|(\w+))\s*(?:&|$)')
-
-
-def vba_concat(expression: str, variables: dict[str, str]) -> str:
-    """The value of a VBA expression made of string literals and variables joined by &."""
-    out, pos = [], 0
-    while pos < len(expression):
-        m = _VBA_TOKEN.match(expression, pos)
-        assert m and m.end() > pos, f"not a plain VBA concatenation: {expression[pos:]!r}"
-        out.append(m.group(1).replace('""', '"') if m.group(1) is not None else variables[m.group(2)])
-        pos = m.end()
-    return "".join(out)
-
-
-def python_c_code(xlwings_vba: str, variable: str, variables: dict[str, str]) -> str:
-    """The code after ``python -c`` in the command line the VBA builds in ``variable``."""
-    [line] = [x for x in xlwings_vba.splitlines()
-              if re.match(rf"\s*{variable} = .*prepare_sys_path", x)]
-    command = vba_concat(line.split(" = ", 1)[1], variables)
-    argv = shlex.split(command)  # cmd.exe and the C runtime read \" in quotes the same way
-    return argv[argv.index("-c") + 1]
-
-
-# what the VBA of RunPython and of the UDF server put into the command line (as on Windows,
-# with the PYTHONPATH setting empty, so xlwings' prepare_sys_path gets empty entries)
-_PYTHONPATH = "false;/mail/unit/book.xlsx;/me/XLSTART/hscredit_xl.xlam;;;;"
-_RUN_PYTHON = {"CondaCmd": "", "PythonInterpreter": '"python.exe"', "PYTHONPATH": _PYTHONPATH,
-               "PythonCommand": "import hscredit_xl; print(hscredit_xl.__file__)"}
-_UDF_SERVER = {"LicenseKeyEnvString": "", "PYTHONPATH": _PYTHONPATH}
-
-
-def _commands(xlwings_vba: str) -> list[str]:
-    run_python = python_c_code(xlwings_vba, "RunCommand", _RUN_PYTHON)
-    udf_server = python_c_code(xlwings_vba, "tail", _UDF_SERVER)
-    assert udf_server.endswith("import xlwings; xlwings.serve('$(CLSID)')"), udf_server
-    # instead of serving, import the worksheet functions as the UDF server would
-    udf_server = udf_server.replace("xlwings.serve('$(CLSID)')", "import hscredit_xl.udfs as u; print(u.__file__)")
-    return [run_python, udf_server]
-
-
-def _run_in_mailed_folder(code: str, folder: Path) -> subprocess.CompletedProcess:
-    """``python -B -c code`` started in a folder holding a mailed hscredit_xl.py and xlwings.py."""
-    for name in ("hscredit_xl.py", "xlwings.py"):
-        (folder / name).write_text(f"raise SystemExit('mailed {name} was imported')\n")
-    repo = Path(hscredit_xl.__file__).resolve().parents[1]
-    env = dict(os.environ, PYTHONPATH=str(repo))
-    return subprocess.run([sys.executable, "-B", "-c", code], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_current_directory_never_on_import_path(xlwings_vba, tmp_path):
-    for code in _commands(xlwings_vba):
-        done = _run_in_mailed_folder(code, tmp_path)
-        assert done.returncode == 0, (code, done.stderr)
-        assert str(Path(hscredit_xl.__file__).parent) in done.stdout, done.stdout
-
-
-def test_template_commands_would_import_a_mailed_module(tmp_path):
-    # the same check on xlwings' unpatched VBA fails: so the test above can fail
-    for code in _commands(template_modules()["xlwings"]):
-        done = _run_in_mailed_folder(code, tmp_path)
-        assert "was imported" in done.stderr, (code, done.stdout, done.stderr)
-
-
-def test_embedded_workbook_code_never_runs(xlwings_vba):
-    run_python = procedure(xlwings_vba, "RunPython")
-    assert run_python
-    assert not re.search(r"^\s*uses_embedded_code = True\s*$", run_python, re.M)
-
-
 def test_a_changed_template_fails_the_build():
     source = template_modules()["xlwings"]
     patched = addin.patch_xlwings_source(source)
@@ -417,6 +328,9 @@ def test_install_off_windows_says_so(monkeypatch, capsys):
     assert "Excel 加载项只能在 Windows 上安装" in err
 
 
+WINDOWS_INTERPRETER = "C:\\Users\\张三\\hscredit\\Scripts\\pythonw.exe"
+
+
 @pytest.fixture
 def windows(monkeypatch, tmp_path, built):
     """install_addin as on Windows: APPDATA and USERPROFILE in tmp_path, the build copied."""
@@ -425,6 +339,7 @@ def windows(monkeypatch, tmp_path, built):
     monkeypatch.setenv("USERPROFILE", str(tmp_path / "me"))
     monkeypatch.setattr(addin, "_checks", lambda: [(True, "检查通过")])
     monkeypatch.setattr(addin, "_conf_encoding", lambda: "gb18030")
+    monkeypatch.setattr(addin, "addin_interpreter", lambda: WINDOWS_INTERPRETER)
     targets = []
 
     def build(path):
@@ -446,9 +361,44 @@ def test_install_on_windows(windows, capsys):
     assert addin.install_addin() == 0
     assert targets == [tmp_path / "AppData" / "Roaming" / "Microsoft" / "Excel" / "XLSTART" / "hscredit_xl.xlam"]
     lines = conf.read_bytes().decode("gb18030").splitlines()
-    assert lines == ['"CONDA PATH","C:\\Users\\张三\\miniconda3"', f'"INTERPRETER_WIN","{sys.executable}"']
+    assert lines == ['"CONDA PATH","C:\\Users\\张三\\miniconda3"', f'"INTERPRETER_WIN","{WINDOWS_INTERPRETER}"']
     out = capsys.readouterr().out
     assert "下一步" in out and "信用考评" in out and "黄石信用考评" in out
+
+
+@pytest.mark.parametrize("bad", ["pythonw", "python.exe", "Scripts\\pythonw.exe", "C:\\100%\\Scripts\\pythonw.exe",
+                                 "C:\\wow!\\Scripts\\pythonw.exe", "C:\\venv\\Scripts\\hscredit-xl.exe"])
+def test_install_refuses_an_interpreter_the_addin_would_refuse(windows, monkeypatch, capsys, bad):
+    tmp_path, targets = windows
+    monkeypatch.setattr(addin, "addin_interpreter", lambda: bad)
+    assert addin.install_addin() == 1
+    err = capsys.readouterr().err
+    assert f"「{bad}」" in err and "未写入任何文件" in err
+    assert targets == [] and not (tmp_path / "me").exists()
+
+
+def test_install_writes_pythonw_beside_this_python(tmp_path, monkeypatch):
+    scripts = tmp_path / "venv" / "Scripts"
+    scripts.mkdir(parents=True)
+    (scripts / "python.exe").write_bytes(b"")
+    monkeypatch.setattr(sys, "executable", str(scripts / "python.exe"))
+    assert addin.addin_interpreter() == str(scripts / "python.exe")  # no pythonw.exe: this one
+    (scripts / "pythonw.exe").write_bytes(b"")
+    assert addin.addin_interpreter() == str(scripts / "pythonw.exe")  # no console window
+
+
+@pytest.mark.parametrize("path, ok", [
+    ("C:\\Users\\张三\\hscredit\\Scripts\\pythonw.exe", True),
+    ("d:\\Python312\\PYTHON.EXE", True),
+    ("\\\\server\\share\\venv\\Scripts\\pythonw.exe", True),
+    ("C:\\Program Files (x86)\\A&B\\python.exe", True),  # quoted on the command line: & ( ) are text
+    ("", False), ("pythonw", False), ("python.exe", False), (".\\python.exe", False),
+    ("C:python.exe", False), ("C:\\x\\python.exe.bat", False), ("C:\\x\\calc.exe", False),
+    ("C:\\%TEMP%\\python.exe", False), ("C:\\a!b!\\python.exe", False), ('C:\\a"\\python.exe', False),
+    ("C:\\a\nb\\python.exe", False), ("C:\\a\rb\\python.exe", False),
+])
+def test_interpreter_rules(path, ok):
+    assert addin.interpreter_ok(path) is ok
 
 
 def test_install_warns_about_a_licence_key(windows, capsys):
@@ -487,3 +437,16 @@ def test_no_xlwings_template_or_vba_in_the_package():
     package = Path(addin.__file__).parent
     suspicious = [p for p in package.rglob("*") if p.suffix.lower() in {".xlam", ".xlsm", ".bin", ".bas", ".cls"}]
     assert suspicious == []
+
+
+def test_install_checks_the_import_as_the_udf_server_does(tmp_path, monkeypatch):
+    checks = dict((line, ok) for ok, line in addin._checks())
+    assert checks["hscredit_xl 的工作表函数能以 UDF 服务器的方式（-E -P -B）导入"] is True
+    # a Python that cannot import the package: the check says so, with Python's own last line
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'hscredit_xl'\" >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    failed = [line for ok, line in addin._checks() if not ok and "UDF 服务器" in line]
+    assert failed == ["Python 以 UDF 服务器的方式（-E -P -B）无法导入 hscredit_xl.udfs："
+                      "ModuleNotFoundError: No module named 'hscredit_xl'"]

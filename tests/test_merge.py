@@ -165,7 +165,7 @@ def test_what_is_copied_row_concealment_and_self_scores_as_values(env, tmp_path,
     assert rows[2][0] == "大冶市" and rows[3] == [None, None, None]
     form = out[L.form_sheet_name(unit)]
     assert form[LAY.form_self_cell("1.1")].value == 9.5
-    assert form[LAY.form_self_cell("total")].value == 100
+    assert form[LAY.form_self_cell("total")].data_type == "f"  # the 考评表 sums the self scores itself
     # every cell written is a value: a unit's file never brings a formula into the master
     for sheet in (L.DATA, L.CONCEALMENT, L.form_sheet_name(unit)):
         before = openpyxl.load_workbook(env["template"])[sheet]
@@ -190,9 +190,14 @@ def test_merging_units_one_by_one_keeps_the_others_and_replaces_a_resent_file(en
     ws.cell(L.FIRST_ROW + 2, 2).value = None
     ws.cell(L.FIRST_ROW + 2, 3).value = None
     wb.save(corrected)
+    # what the master already holds is not replaced silently: every difference listed, nothing written
+    before = master.read_bytes()
     code, _, err = cli(capsys, "merge", master, corrected)
+    assert code == 2 and master.read_bytes() == before
+    assert "主工作簿 12 → 文件 13" in err and "瞒报率明细" in err and "--replace" in err
+    code, _, err = cli(capsys, "merge", master, corrected, "--replace")
     assert code == 0, err
-    assert "原有的数据已用「大冶市-更正.xlsx」的数据替换" in err
+    assert "已按 --replace 用单位文件的值替换" in err
     inp = read_inputs(OpenpyxlBook(master))
     assert inp.rows[0]["objections"] == 13
     assert [float(r) for r in inp.rows[0]["concealment_rates"]] == pytest.approx([0.008, 0.012])
@@ -309,7 +314,8 @@ def test_report_json_carries_the_stamp_and_says_whether_it_matches_the_inputs(en
     wb = openpyxl.load_workbook(env["units"]["阳新县"])
     wb[L.DATA].cell(LAY.unit_row(1), LAY.data_column("objections").col).value = 28
     wb.save(changed)
-    assert cli(capsys, "merge", master, changed)[0] == 0
+    assert cli(capsys, "merge", master, changed)[0] == 2  # a changed value is a conflict …
+    assert cli(capsys, "merge", master, changed, "--replace")[0] == 0  # … replaced only when asked
     report = json.loads(cli(capsys, "report", master, "--json")[1])
     assert report["stamp"]["matches_inputs"] is False
     assert report["stamp"]["inputs_sha256"] != report["inputs_sha256"]

@@ -46,9 +46,17 @@ def _all_quotes() -> list[tuple[str, str]]:
                     for t in _tiers(part):
                         if "text" in t:
                             found.append((f"rule {rule.id} part {n} tier {t['at']} text", t["text"]))
+                for n, ev in enumerate(rule.evidence):
+                    found.append((f"rule {rule.id} evidence {n} requirement", ev.requirement))
+                    found.append((f"rule {rule.id} evidence {n} method", ev.method))
     for sid, switch in RUBRIC.switches.items():
         found.append((f"switch {sid} quote", switch.quote))
     found.append(("totals quote", RUBRIC.totals["quote"]))
+    sub = RUBRIC.submission
+    found += [("submission quote", sub.quote), ("submission send_to", sub.send_to),
+              ("submission contact", sub.contact), ("submission phone", sub.phone)]
+    found += [(f"submission document {d.key}", d.quote) for d in sub.documents]
+    found += [(f"submission guidance {n}", g) for n, g in enumerate(sub.guidance)]
     return found
 
 
@@ -335,8 +343,9 @@ def test_reference_to_an_undefined_switch_names_its_line():
 
 
 def test_when_with_an_undefined_option_names_its_line():
-    line = _line_of("when: {A7: as_printed}")
-    message = _error(_replace_once("when: {A7: as_printed}", "when: {A7: as_printd}"))
+    part = "              - kind: tier\n                when: {A7: as_printed}"
+    line = _line_of("when: {A7: as_printed}", _line_of("kind: manual"))  # the part's, not the evidence's
+    message = _error(_replace_once(part, part.replace("as_printed", "as_printd")))
     assert f"第 {line} 行" in message
 
 
@@ -395,3 +404,54 @@ def test_field_naming_an_undefined_rule_is_an_error():
 def test_not_yaml_is_a_rubric_error():
     with pytest.raises(RubricError):
         parse_rubric("schema: [1,\n", "broken.yaml")
+
+
+# ------------------------------------------------------------------------------------------------------
+# What the units send back: evidence per rule (from 考评方式) and the deadline
+
+
+def test_evidence_is_asked_exactly_where_the_method_says_the_units_provide_it():
+    # '备注: 1. 考评方式为查看系统、平台、网站、工作台账的, 不用提供纸质文件资料。'
+    asked = {rule.id for rule in RUBRIC.rules if rule.evidence}
+    assert asked == {"2.2", "3.1", "3.2", "5"}
+    for rule in RUBRIC.rules:
+        method = next(ind.method for ind in RUBRIC.indicators if ind.id == rule.indicator)
+        assert bool(rule.evidence) == ("提供佐证资料" in method), rule.id
+        for ev in rule.evidence:
+            assert ev.method in method, (rule.id, ev.method)
+
+
+def test_bonus_evidence_is_for_items_2_to_4_only():
+    # '1. 第1项工作查看黄石市数据共享交换平台及公共信用信息平台 2. 2-4项由各单位提供佐证资料'
+    claims = [ev.claims for ev in RUBRIC.rule("5").evidence]
+    assert claims == [("innovation_in_plan",), ("innovation_benefit_apps",), ("innovation_other",)]
+
+
+def test_evidence_follows_the_a7_regrouping():
+    media = {(rule.id, ev.when.get("A7")) for rule in RUBRIC.rules for ev in rule.evidence
+             if ev.claims == ("media_reports",)}
+    assert media == {("3.1", "regrouped"), ("3.2", "as_printed")}
+
+
+def test_deadline_is_4_february_2021_and_the_day_itself_is_on_time():
+    # '2021年2月4日前将自查评分结果、考评佐证资料、2020年信用体系建设工作总结及2021年工作打算报市信用办邮箱。'
+    import datetime as dt
+
+    sub = RUBRIC.submission
+    assert sub.deadline == dt.date(2021, 2, 4)
+    assert sub.on_time(dt.date(2021, 2, 4)) and sub.on_time(dt.date(2021, 2, 3))
+    assert not sub.on_time(dt.date(2021, 2, 5))
+    assert [d.key for d in sub.documents] == ["summary", "plan"]
+
+
+def test_evidence_claiming_an_undefined_key_names_its_line():
+    bad = RUBRIC_TEXT.replace("claims: [verification_plan]", "claims: [verification_plan_x]")
+    line = next(n for n, text in enumerate(bad.splitlines(), 1) if "verification_plan_x" in text)
+    with pytest.raises(RubricError, match=f"第 {line} 行.*verification_plan_x"):
+        parse_rubric(bad)
+
+
+def test_unknown_key_in_submission_is_an_error():
+    bad = RUBRIC_TEXT.replace("  send_to: hsxyb2016@163.com", "  send_to: hsxyb2016@163.com\n  sendto: x")
+    with pytest.raises(RubricError, match="sendto"):
+        parse_rubric(bad)

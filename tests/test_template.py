@@ -152,7 +152,8 @@ def test_snapshot_notices_changes(wb, fresh_path):
 
 # --------------------------------------------------------------------------------------- sheets
 def test_sheet_names_and_order(wb):
-    assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, *FORMS, L.SUMMARY, L.CHECK]
+    assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, *FORMS, L.SUMMARY, L.RETURNS,
+                             L.EVIDENCE, L.CHECK]
     assert FORMS[0] == "考评表-大冶市"
     assert all(len(name) <= 31 for name in wb.sheetnames)
 
@@ -431,8 +432,10 @@ def test_form_totals_note_validation_and_print_setup(wb, form):
         assert f"A{row}:G{row}" in merges
         assert ws.cell(row, F["review"]).value is None and ws.cell(row, F["review"]).protection.locked
     total = LAY.form_total_rows["total"]
-    assert ws.cell(total, F["self"]).style == INPUT_STYLE
-    assert ws.cell(LAY.form_total_rows["base"], F["self"]).protection.locked
+    # the self subtotals and total are summed by formulas, as the 填报版 does (issue 10): nothing typed there
+    for key in ("base", "base_scaled", "total"):
+        c = ws.cell(LAY.form_total_rows[key], F["self"])
+        assert c.data_type == "f" and c.protection.locked and c.style == COMPUTED_STYLE
     note = ws.cell(LAY.form_note_row, 1).value
     assert "1.2.5" in note and "×20" in note and "3.2" in note and "佐证资料" in note
     assert ws[LAY.form_stamp_cell].value is None
@@ -451,7 +454,7 @@ def test_form_totals_note_validation_and_print_setup(wb, form):
         assert dv.formula2 == f"{rule.points.normalize():f}"
         assert CJK.search(dv.prompt) and CJK.search(dv.error) and dv.showErrorMessage
     assert "扣" in by_cell[(LAY.form_rows["6"], F["self"])].prompt
-    assert (total, F["self"]) in by_cell
+    assert (total, F["self"]) not in by_cell
     ps = ws.page_setup
     assert (ps.paperSize, ps.orientation, ps.fitToWidth, ps.fitToHeight) == (9, "landscape", 1, 0)
     assert ws.sheet_properties.pageSetUpPr.fitToPage
@@ -549,7 +552,8 @@ def test_inputs_unlocked_styled_and_validated_everything_else_locked(wb):
     expected = (n + len(RUBRIC.switches) + len(RUBRIC.weights)  # 设置
                 + n * len(LAY.data_columns)  # 数据录入
                 + 3 * (LAY.concealment_last_row - L.FIRST_ROW + 1)  # 瞒报率明细
-                + n * (len(RUBRIC.rules) + 1))  # 自评得分 per rule + 自评总分, per form
+                + 5 * (LAY.evidence_last_row - L.FIRST_ROW + 1)  # 佐证资料 (unit, rule, requirement, files, note)
+                + n * len(RUBRIC.rules))  # 自评得分 per rule, per form (the totals are formulas)
     assert total_inputs == expected
 
 

@@ -311,7 +311,7 @@ def test_ascii_only_spells_the_same_text_with_chrw():
 )
 def test_vba_strings_round_trip_and_fit_a_line(text):
     for ascii_only in (False, True):
-        lines = udfs_vba._assign("x", text, ascii_only)
+        lines = udfs_vba.vba_assign("x", text, ascii_only)
         assert all(len(line) <= udfs_vba.MAX_VBA_LINE for line in lines)
         decoded = ""
         for line in lines:

@@ -55,17 +55,36 @@ def fill_book(book: Book, rows: list[dict], problems: list[Problem] | None = Non
 
 
 def _write_unit(book: Book, lay: L.Layout, i: int, unit: UnitInput) -> None:
-    row = lay.unit_row(i)
     values = dict(unit.values)
     values["adjustment"] = unit.adjustment if unit.adjustment else None
     values["adjustment_reason"] = unit.adjustment_reason or None
-    block = [_cell_value(values.get(c.key)) for c in lay.data_columns]
-    book.write(L.DATA, row, lay.data_columns[0].col, [block])
+    write_data(book, lay, i, {c.key: values.get(c.key) for c in lay.data_columns})
+    write_self_scores(book, lay, i, unit.self_scores)
+
+
+def write_data(book: Book, lay: L.Layout, i: int, values: dict[str, object]) -> None:
+    """A unit's 数据录入 values (data key -> value), as one block: a row on the master, a column in a 填报版."""
+    keys = [c.key for c in lay.data_columns if c.key in values]
+    block = [_cell_value(values[k]) for k in keys]
+    if lay.handout:
+        rows = [lay.data_rows[k] for k in keys]
+        if rows == list(range(rows[0], rows[0] + len(rows))):
+            book.write(L.DATA, rows[0], L.HANDOUT_DATA_COLUMNS["value"], [[v] for v in block])
+            return
+    for k, v in zip(keys, block):
+        book.write(L.DATA, *lay.data_cell(i, k), [[v]])
+
+
+def write_self_scores(book: Book, lay: L.Layout, i: int, self_scores: dict) -> None:
+    """The 考评表's 自评得分 per rule (the totals there are formulas). A typed self total goes to 报送情况, where
+    recompute compares it with the unit's own items; a 填报版 has no place for it."""
     sheet = form_sheet_name(lay.units[i])
     rule_ids = [r.id for r in lay.rubric.rules]
     book.write(sheet, lay.form_rows[rule_ids[0]], L.FORM_COLUMNS["self"],
-               [[_cell_value(unit.self_scores.get(rid))] for rid in rule_ids])
-    book.write(sheet, lay.form_total_rows["total"], L.FORM_COLUMNS["self"], [[_cell_value(unit.self_scores.get("total"))]])
+               [[_cell_value(self_scores.get(rid))] for rid in rule_ids])
+    if "total" in self_scores and not lay.handout and L.RETURNS in book.sheet_names:
+        col = lay.returns_columns()["self_total_typed"][0]
+        book.write(L.RETURNS, lay.unit_row(i), col, [[_cell_value(self_scores["total"])]])
 
 
 def _write_concealment(book: Book, lay: L.Layout, targets: dict[int, UnitInput]) -> None:
@@ -76,19 +95,29 @@ def _write_concealment(book: Book, lay: L.Layout, targets: dict[int, UnitInput])
 
 
 def write_concealment(book: Book, lay: L.Layout, targets: dict[int, list[tuple[object, Decimal]]]) -> None:
-    """瞒报率明细: the rows of the units in `targets` (unit index -> [(department, rate)]) are replaced.
+    """瞒报率明细: the rows of the units in `targets` (unit index -> [(department, rate)]) are replaced."""
+    write_unit_rows(book, L.CONCEALMENT, lay.concealment_last_row, lay.units, 3,
+                    {i: [[department, float(rate)] for department, rate in rows] for i, rows in targets.items()},
+                    given_unit=lay.handout)
+
+
+def write_unit_rows(book: Book, sheet: str, last: int, units: list[str], width: int,
+                    targets: dict[int, list[list[object]]], given_unit: bool = False) -> None:
+    """A per-unit list (瞒报率明细, 佐证资料: the unit's name first, then `width` − 1 values): the rows of the
+    units in `targets` (unit index -> rows without the name) are replaced.
 
     Every other unit's rows stay where they are, untouched (never a cell somebody else typed). The old rows
     of the replaced units are cleared, and the new ones go to the first free rows of the input area, in unit
-    order. Raises InputProblems (nothing written) when the input area is too small.
+    order. `given_unit`: the name is already on every row and locked (a 填报版): only the values are written.
+    Raises InputProblems (nothing written) when the input area is too small.
     """
-    grid = book.read(L.CONCEALMENT)
-    replaced = {normalize_unit_name(lay.units[i]) for i in targets}
-    last = lay.concealment_last_row
+    grid = book.read(sheet)
+    replaced = {normalize_unit_name(units[i]) for i in targets}
+    first_col = 2 if given_unit else 1
     cleared, free = [], []
     for row in range(L.FIRST_ROW, max(last, grid.max_row) + 1):
-        values = [grid.get(row, c) for c in (1, 2, 3)]
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+        values = [grid.get(row, c) for c in range(1, width + 1)]
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values[first_col - 1:]):
             if row <= last:
                 free.append(row)
         elif isinstance(values[0], str) and normalize_unit_name(values[0]) in replaced:
@@ -96,14 +125,13 @@ def write_concealment(book: Book, lay: L.Layout, targets: dict[int, list[tuple[o
             if row <= last:
                 free.append(row)
     free.sort()
-    new = [[lay.units[i], department, float(rate)]
-           for i in sorted(targets) for department, rate in targets[i]]
+    new = [[units[i], *values] for i in sorted(targets) for values in targets[i]]
     if len(new) > len(free):
         capacity = last - L.FIRST_ROW + 1
-        raise InputProblems([Problem(ERROR, "", L.CONCEALMENT, "瞒报率明细", f"{len(new)} 行",
+        raise InputProblems([Problem(ERROR, "", sheet, sheet, f"{len(new)} 行",
                                      f"模板的 {capacity} 行输入区只剩 {len(free)} 行可用",
-                                     "请减少部门数，或重新生成更大的模板")])
+                                     "请减少行数，或重新生成更大的模板")])
     for row in cleared:
-        book.write(L.CONCEALMENT, row, 1, [[None, None, None]])
+        book.write(sheet, row, first_col, [[None] * (width + 1 - first_col)])
     for row, values in zip(free, new):
-        book.write(L.CONCEALMENT, row, 1, [values])
+        book.write(sheet, row, first_col, [values[first_col - 1:]])

@@ -14,21 +14,36 @@ from openpyxl.utils import get_column_letter as col_letter
 
 from .. import __version__
 from ..engine import Switches
-from ..rubric import Field, Rubric, Rule
+from ..rubric import Evidence, Field, Rubric, Rule
 
 TEMPLATE_ID = "hscredit-xl-template"
+HANDOUT_ID = "hscredit-xl-handout"  # a unit's 填报版: that unit alone, native formulas only
 LAYOUT_VERSION = "1"
 
 GUIDE, SETTINGS, DATA, CONCEALMENT, SCORES, SUMMARY, CHECK = (
     "说明", "设置", "数据录入", "瞒报率明细", "计分", "汇总", "校验结果")
+HANDOUT_GUIDE, SUBMISSION, EVIDENCE, RETURNS = "填报说明", "报送信息", "佐证资料", "报送情况"
 FORM_PREFIX = "考评表-"
 
 FIRST_ROW = 5  # first unit row on 数据录入, 计分, 汇总, 设置 (headers above)
 CONCEALMENT_ROWS = 200  # input rows on 瞒报率明细 per template (units × departments spot-checked)
+HANDOUT_CONCEALMENT_ROWS = 60  # a 填报版: one unit's departments
 _BAD_SHEET_CHARS = re.compile(r"[:\\/?*\[\]]")
 
-# 说明 sheet: machine-readable identity of the template (checked by recompute and merge)
+# 说明 sheet: machine-readable identity of the template (checked by recompute and merge); a 填报版 carries the
+# same cells on 填报说明, plus its unit and the switch choices its formulas were written for
 GUIDE_ID_CELLS = {"template": "H1", "rubric": "H2", "layout": "H3", "tool": "H4"}
+HANDOUT_ID_CELLS = {"unit": "H5", "public_service": "H6", "choices": "H7"}
+
+# 填报版 数据录入: one row per data key (the unit's values in one column), below the unit's name
+HANDOUT_DATA_COLUMNS = {"rule": 1, "label": 2, "value": 3, "key": 4}
+HANDOUT_UNIT_CELL = (2, 3)  # C2: the unit's name (B2 says 填报单位)
+# 佐证资料 (填报版: no unit column; master: the unit first) and 报送信息 (labels in A, values in B)
+EVIDENCE_EXTRA_ROWS = 10  # free rows below the rubric's items, for further evidence a unit wants to list
+SUBMISSION_FIRST_ROW = 3
+SUBMISSION_LABELS = {"unit": "填报单位", "person": "填报人", "phone": "联系电话", "date": "填报日期"}
+EVIDENCE_HEADERS = {"unit": "单位", "rule": "规则", "requirement": "佐证要求",
+                    "files": "文件名（多个文件用“；”分隔）", "note": "说明"}
 
 # Fixed columns and header rows (1-based). HEADER_ROW is the column-header row of 设置's unit table, 数据录入
 # (the data keys), 瞒报率明细, 计分 and 汇总.
@@ -41,6 +56,8 @@ CONCEALMENT_COLUMNS = {"unit": 1, "department": 2, "rate": 3}  # 瞒报率明细
 FORM_HEADER_ROW = 3  # 考评表: rows 1 title, 2 填报单位, 3 column headers, then Layout.form_rows
 FORM_COLUMNS = {"number": 1, "item": 2, "indicator": 3, "points": 4, "content": 5, "scoring": 6, "method": 7,
                 "self": 8, "review": 9}
+RANKED_BY_CITY = "由市信用办排名复核"  # a 填报版's reference score of a rule ranked among the units
+NOT_ASSESSED = "不参加考核"
 CHECK_STATUS_CELL = "A2"  # 校验结果: 「尚未重算」 until recompute writes its status
 CHECK_HEADER_ROW = 3  # 校验结果: problems from row 4 down
 CHECK_COLUMNS = {"level": 1, "unit": 2, "field": 3, "label": 4, "value": 5, "message": 6}
@@ -93,14 +110,19 @@ class Layout:
     # 考评表
     form_rows: dict[str, int] = field(default_factory=dict)
     form_total_rows: dict[str, int] = field(default_factory=dict)
+    # a unit's 填报版: one unit, 数据录入 one row per data key (data_rows), no city columns
+    handout: bool = False
+    data_rows: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, rubric: Rubric, units: list[str] | None = None,
-              public_service: list[bool] | None = None) -> Layout:
+              public_service: list[bool] | None = None, *, handout: bool = False) -> Layout:
         if units is None:
             units = [u.name for u in rubric.units]
             public_service = [u.public_service for u in rubric.units]
-        lay = cls(rubric, list(units), list(public_service or [False] * len(units)))
+        lay = cls(rubric, list(units), list(public_service or [False] * len(units)), handout=handout)
+        if handout and len(units) != 1:
+            raise ValueError("填报版只含一个单位")
         n = len(units)
         lay.settings_switch_header = FIRST_ROW + n + 2
         lay.switch_rows = {sid: lay.settings_switch_header + 1 + i for i, sid in enumerate(rubric.switches)}
@@ -113,12 +135,16 @@ class Layout:
                 continue
             lay.data_columns.append(DataColumn(f.key, col, f.label, f.type, f))
             col += 1
-        lay.data_columns.append(DataColumn("adjustment", col, "综合评定调整分", "adjustment"))
-        lay.data_columns.append(DataColumn("adjustment_reason", col + 1, "调整理由", "reason"))
-        col += 2
+        if not handout:  # 综合评定 is the city's: a unit's 填报版 has no place for it
+            lay.data_columns.append(DataColumn("adjustment", col, "综合评定调整分", "adjustment"))
+            lay.data_columns.append(DataColumn("adjustment_reason", col + 1, "调整理由", "reason"))
+            col += 2
         for key in ("volume_total", "rectification_ratio", "max_concealment"):
             lay.derived_columns[key] = col
             col += 1
+        if handout:
+            keys = [c.key for c in lay.data_columns] + list(lay.derived_columns)
+            lay.data_rows = {key: FIRST_ROW + k for k, key in enumerate(keys)}
 
         for i, rule in enumerate(rubric.rules):
             lay.score_columns[rule.id] = 2 + i
@@ -155,6 +181,24 @@ class Layout:
     def unit_row(self, index: int) -> int:
         return FIRST_ROW + index
 
+    def data_cell(self, index: int, key: str) -> tuple[int, int]:
+        """(row, col) of a unit's value of a data key (or a derived key) on 数据录入."""
+        if self.handout:
+            return self.data_rows[key], HANDOUT_DATA_COLUMNS["value"]
+        col = self.derived_columns[key] if key in self.derived_columns else self.data_column(key).col
+        return self.unit_row(index), col
+
+    def data_key_cell(self, key: str) -> tuple[int, int]:
+        """(row, col) of the cell on 数据录入 that names a data key (the reader checks the sheet by it)."""
+        if self.handout:
+            return self.data_rows[key], HANDOUT_DATA_COLUMNS["key"]
+        col = self.derived_columns[key] if key in self.derived_columns else self.data_column(key).col
+        return DATA_KEY_ROW, col
+
+    def unit_name_cell(self, index: int) -> tuple[int, int]:
+        """(row, col) of the unit's name on 数据录入."""
+        return HANDOUT_UNIT_CELL if self.handout else (self.unit_row(index), 1)
+
     def data_column(self, key: str) -> DataColumn:
         for c in self.data_columns:
             if c.key == key:
@@ -170,11 +214,48 @@ class Layout:
 
     @property
     def concealment_last_row(self) -> int:
+        if self.handout:
+            return FIRST_ROW + HANDOUT_CONCEALMENT_ROWS - 1
         return FIRST_ROW + max(CONCEALMENT_ROWS, 3 * len(self.units)) - 1
 
     def identity(self) -> dict[str, str]:
-        return {"template": TEMPLATE_ID, "rubric": f"{self.rubric.document['number']}|{self.rubric.version}",
+        return {"template": HANDOUT_ID if self.handout else TEMPLATE_ID,
+                "rubric": f"{self.rubric.document['number']}|{self.rubric.version}",
                 "layout": LAYOUT_VERSION, "tool": __version__}
+
+    def evidence_columns(self) -> dict[str, int]:
+        """佐证资料's columns: the master's start with the unit; a 填报版 is one unit's and has none."""
+        keys = [k for k in EVIDENCE_HEADERS if not (self.handout and k == "unit")]
+        return {k: n for n, k in enumerate(keys, start=1)}
+
+    def evidence_items(self, choices: dict[str, str]) -> list[tuple[Rule, Evidence]]:
+        """The evidence the units are asked for, under the switch options in force (A7 moves one item)."""
+        return [(rule, ev) for rule in self.rubric.rules for ev in rule.evidence
+                if all(choices.get(sid) == option for sid, option in ev.when.items())]
+
+    def submission_rows(self) -> dict[str, tuple[int, str]]:
+        """报送信息 (a 填报版): key -> (row, label); the documents are named by file."""
+        labels = dict(SUBMISSION_LABELS)
+        for doc in self.rubric.submission.documents if self.rubric.submission else ():
+            labels["doc:" + doc.key] = f"{doc.label}（文件名）"
+        return {key: (SUBMISSION_FIRST_ROW + n, label) for n, (key, label) in enumerate(labels.items())}
+
+    def returns_columns(self) -> dict[str, tuple[int, str]]:
+        """报送情况 (the master): key -> (column, header). The facts merge brings, then what follows from them."""
+        headers = {"unit": "单位", "received": "是否收到", "submitted_on": "填报日期", "received_on": "收到日期",
+                   "on_time": "按时/逾期", "person": "填报人", "phone": "联系电话", "self_total": "自评总分（按各条）",
+                   "self_total_typed": "自评总分（单位填写）", "evidence_listed": "已列佐证资料的规则",
+                   "evidence_missing": "声明得分但未列佐证资料的规则"}
+        for doc in self.rubric.submission.documents if self.rubric.submission else ():
+            headers["doc:" + doc.key] = doc.label
+        headers["source"] = "来源文件"
+        return {key: (n, text) for n, (key, text) in enumerate(headers.items(), start=1)}
+
+    @property
+    def evidence_last_row(self) -> int:
+        """The last input row of 佐证资料: every unit's items and free rows (one unit's in a 填报版)."""
+        per_unit = sum(len(r.evidence) for r in self.rubric.rules) + EVIDENCE_EXTRA_ROWS
+        return FIRST_ROW + max(per_unit * len(self.units), 0 if self.handout else CONCEALMENT_ROWS) - 1
 
     # 考评表: below the total rows, a note row (decisions A3, A7) and the row recompute stamps
     @property
@@ -201,19 +282,30 @@ class Layout:
 
     # ------------------------------------------------------------------------------------- native formulas
     def derived_formulas(self, row: int, choices: dict[str, str]) -> dict[str, str]:
-        """数据录入's locked helper columns: what the rules read, shown beside what was typed."""
-        months = [self.data_column(f"volume_m{m:02d}").col for m in range(1, 13)]
-        returned = cell(row, self.data_column("returned_issues").col)
-        rectified = cell(row, self.data_column("rectified_issues").col)
+        """数据录入's locked helper cells: what the rules read, shown beside what was typed.
+
+        `row` is the unit's row on the master; a 填报版 (one unit, one row per key) ignores it. A 填报版 holds
+        only formulas Excel 2010, WPS and LibreOffice all compute (no MAXIFS: its detail rows are its own).
+        """
+        index = row - FIRST_ROW if not self.handout else 0
+
+        def at(key: str) -> str:
+            return cell(*self.data_cell(index, key))
+
+        months = f"{at('volume_m01')}:{at('volume_m12')}"
+        returned, rectified = at("returned_issues"), at("rectified_issues")
         last = self.concealment_last_row
         zero_value = _num(Switches(self.rubric, choices).value("A4"))
+        rates = f"'{CONCEALMENT}'!$C${FIRST_ROW}:$C${last}"
+        if self.handout:
+            highest = f'=IF(COUNT({rates})=0,"",MAX({rates}))'
+        else:
+            highest = (f"=IF(COUNTIF('{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row})=0,\"\","
+                       f"_xlfn.MAXIFS({rates},'{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row}))")
         return {
-            "volume_total": f'=IF(COUNT({cell(row, months[0])}:{cell(row, months[-1])})=0,"",'
-                            f"SUM({cell(row, months[0])}:{cell(row, months[-1])}))",
+            "volume_total": f'=IF(COUNT({months})=0,"",SUM({months}))',
             "rectification_ratio": f'=IF({returned}="","",IF({returned}=0,{zero_value},{rectified}/{returned}))',
-            "max_concealment": (f"=IF(COUNTIF('{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row})=0,\"\","
-                                f"_xlfn.MAXIFS('{CONCEALMENT}'!$C${FIRST_ROW}:$C${last},"
-                                f"'{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row}))"),
+            "max_concealment": highest,
         }
 
     def summary_formulas(self, row: int, choices: dict[str, str]) -> dict[str, str]:
@@ -226,39 +318,144 @@ class Layout:
         def rnd(expr: str) -> str:
             return f"ROUND({expr},2)" if per_rule else expr
 
+        # before the first recompute no rule score is written: every cell stays blank (not 0.00 and 名次 1)
         out: dict[str, str] = {}
         for item in self.rubric.items:
             if item.role != "base":
                 continue
             cols = [c[rule.id] for ind in item.indicators for rule in ind.rules]
-            out[f"section_{item.number}"] = f"=SUM({cols[0]}{r}:{cols[-1]}{r})"
-        sections = [c[f"section_{item.number}"] for item in self.rubric.items if item.role == "base"]
-        out["base"] = "=" + "+".join(f"{s}{r}" for s in sections)
+            block = f"{cols[0]}{r}:{cols[-1]}{r}"
+            out[f"section_{item.number}"] = f'=IF(COUNT({block})=0,"",SUM({block}))'
+        sections = ",".join(f"{c[f'section_{item.number}']}{r}" for item in self.rubric.items if item.role == "base")
+        out["base"] = f'=IF(COUNT({sections})=0,"",SUM({sections}))'
         points = {rule.id: rule.points for rule in self.rubric.base_rules}
         optional = [rid for rid in points if self.rubric.rule(rid).applies]
         full = Decimal(self.rubric.totals["full"])
-        minus = "".join(f"-IF(ISNUMBER({c[rid]}{r}),0,{points[rid]})" for rid in optional)
-        out["applicable_max"] = f"={_num(sum(points.values()))}{minus}"
         base_ref = f"{c['base']}{r}"
         max_ref = f"{c['applicable_max']}{r}"
+        minus = "".join(f"-IF(ISNUMBER({c[rid]}{r}),0,{points[rid]})" for rid in optional)
+        out["applicable_max"] = f'=IF({base_ref}="","",{_num(sum(points.values()))}{minus})'
         if choices["A5"] == "prorate":
             scaled = rnd(f"{base_ref}*{_num(full)}/{max_ref}")
-            out["base_scaled"] = f"=IF({max_ref}={_num(full)},{base_ref},{scaled})"
+            out["base_scaled"] = f'=IF({base_ref}="","",IF({max_ref}={_num(full)},{base_ref},{scaled}))'
         else:
-            out["base_scaled"] = f"={base_ref}"
+            out["base_scaled"] = f'=IF({base_ref}="","",{base_ref})'
         cap, floor = _num(self.rubric.totals["cap"]), _num(self.rubric.totals["floor"])
-        out["capped"] = f"=MIN({cap},{c['base_scaled']}{r}+{c['bonus']}{r})"
-        out["total"] = f"=MAX({floor},{c['capped']}{r}-{c['deduction']}{r})"
+        scaled_ref, capped_ref, total_ref = (f"{c[k]}{r}" for k in ("base_scaled", "capped", "total"))
+        out["capped"] = f'=IF({scaled_ref}="","",MIN({cap},{scaled_ref}+N({c["bonus"]}{r})))'
+        out["total"] = f'=IF({capped_ref}="","",MAX({floor},{capped_ref}-N({c["deduction"]}{r})))'
         out["rank"] = _rank_formula(c["total"], r, first, last, choices["A1"])
         sign = "" if choices["A10"] == "self_minus_review" else "-"
-        out["difference"] = (f'=IF(ISNUMBER({c["self_total"]}{r}),'
-                             f'{sign}({c["self_total"]}{r}-{c["total"]}{r}),"")')
-        out["final"] = f"={c['total']}{r}+N({c['adjustment']}{r})"
+        out["difference"] = (f'=IF(AND(ISNUMBER({c["self_total"]}{r}),ISNUMBER({total_ref})),'
+                             f'{sign}({c["self_total"]}{r}-{total_ref}),"")')
+        out["final"] = f'=IF(ISNUMBER({total_ref}),{total_ref}+N({c["adjustment"]}{r}),"")'
         out["final_rank"] = _rank_formula(c["final"], r, first, last, choices["A1"])
         for w in self.rubric.weights:
             weight_cell = f"'{SETTINGS}'!$B${self.weight_rows[w.name]}"
-            out["weight:" + w.name] = f"=ROUND({c['final']}{r}/100*{weight_cell},2)"
+            final_ref = f"{c['final']}{r}"
+            out["weight:" + w.name] = f'=IF(ISNUMBER({final_ref}),ROUND({final_ref}/100*{weight_cell},2),"")'
         return out
+
+    # ----------------------------------------------------------------------------------- 考评表 self scores
+    def self_applies(self, index: int, rule: Rule, choices: dict[str, str]) -> str:
+        """An Excel condition: the unit is scored on `rule`, so its self score counts (decisions A5).
+
+        On the master the group flag is read from 设置 (editable there); a 填报版 has its unit's flag built in.
+        """
+        if not rule.applies or choices.get("A5") == "full_marks":
+            return "TRUE"
+        if self.handout:
+            return "TRUE" if self.public_service[index] else "FALSE"
+        return f"'{SETTINGS}'!$B${self.unit_row(index)}=\"是\""
+
+    def form_self_formulas(self, index: int, choices: dict[str, str]) -> dict[str, str]:
+        """考评表's self subtotals and self total, by native formulas, exactly as the engine sums self scores.
+
+        base: the sum of the self scores of the rules that apply, once every one of them is filled in;
+        base_scaled: 折算 to the full score where A5 prorates (rounded as A9 says); total: min(cap, base + bonus)
+        − deduction, never below the floor — or a text saying how many self scores are still missing.
+        """
+        col = col_letter(FORM_COLUMNS["self"])
+        base_rules = self.rubric.base_rules
+        rows = [self.form_rows[r.id] for r in base_rules]
+        block = f"{col}{min(rows)}:{col}{max(rows)}"
+        count_adj = sum_adj = required_adj = max_adj = ""
+        for rule in base_rules:
+            cond = self.self_applies(index, rule, choices)
+            if cond == "TRUE":
+                continue
+            c = f"{col}{self.form_rows[rule.id]}"
+            if cond == "FALSE":
+                count_adj += f"-COUNT({c})"
+                sum_adj += f"-N({c})"
+                required_adj += "-1"
+                max_adj += f"-{_num(rule.points)}"
+            else:
+                count_adj += f"-IF({cond},0,COUNT({c}))"
+                sum_adj += f"-IF({cond},0,N({c}))"
+                required_adj += f"-IF({cond},0,1)"
+                max_adj += f"-IF({cond},0,{_num(rule.points)})"
+        count = f"(COUNT({block}){count_adj})"
+        required = f"({len(base_rules)}{required_adj})"
+        full = _num(self.rubric.totals["full"])
+        base = f"{col}{self.form_total_rows['base']}"
+        scaled = f"{col}{self.form_total_rows['base_scaled']}"
+        out = {"base": f'=IF({count}<{required},"",SUM({block}){sum_adj})'}
+        if choices.get("A5") == "prorate":
+            most = f"({_num(sum((r.points for r in base_rules), Decimal(0)))}{max_adj})"
+            prorated = f"{base}*{full}/{most}"
+            if choices.get("A9") == "per_rule":
+                prorated = f"ROUND({prorated},2)"
+            out["base_scaled"] = f'=IF({base}="","",IF({most}={full},{base},{prorated}))'
+        else:
+            out["base_scaled"] = f'=IF({base}="","",{base})'
+        bonus = "+".join(f"N({col}{self.form_rows[r.id]})" for r in self.rubric.rules if r.role == "bonus") or "0"
+        deduction = "+".join(f"N({col}{self.form_rows[r.id]})" for r in self.rubric.rules
+                             if r.role == "deduction") or "0"
+        cap, floor = _num(self.rubric.totals["cap"]), _num(self.rubric.totals["floor"])
+        out["total"] = (f'=IF({count}<{required},"尚有"&({required}-{count})&"项未自评",'
+                        f"MAX({floor},MIN({cap},{scaled}+{bonus})-({deduction})))")
+        return out
+
+    # --------------------------------------------------------------------- 填报版: scores a unit can compute
+    def data_ref(self, index: int, key: str) -> str:
+        row, col = self.data_cell(index, key)
+        return ref(DATA, row, col, absolute=True)
+
+    def reference_formulas(self, index: int, choices: dict[str, str]) -> dict[str, str]:
+        """The scores one unit can work out from its own data, by native formulas (for its 填报版).
+
+        A rule ranked among the units can not be computed by one unit: its entry is the text RANKED_BY_CITY.
+        A unit not scored on a rule gets NOT_ASSESSED. A rule whose data is not filled in yet shows blank.
+        """
+        switches = Switches(self.rubric, choices)
+        out: dict[str, str] = {}
+        for rule in self.rubric.rules:
+            parts = [p for p in rule.parts if switches.active(p)]
+            if self.self_applies(index, rule, choices) == "FALSE":
+                out[rule.id] = NOT_ASSESSED
+                continue
+            if any(p.kind in ("rank", "place") for p in parts):
+                out[rule.id] = RANKED_BY_CITY
+                continue
+            terms, blanks = [], []
+            for part in parts:
+                value, blank = self._native_value(index, part.value)
+                terms.append(_native_part(part.kind, switches.resolve(part.params), value))
+                blanks.append(blank)
+            expr = "+".join(terms) or "0"
+            if choices.get("A9") == "per_rule":
+                expr = f"ROUND({expr},2)"
+            out[rule.id] = f'=IF(OR({",".join(blanks)}),"",{expr})' if blanks else f"={expr}"
+        return out
+
+    def _native_value(self, index: int, spec) -> tuple[str, str]:
+        """(the value a part scores, a condition that is TRUE while its data is not filled in)."""
+        if isinstance(spec, dict) and "count_yes" in spec:
+            refs = [self.data_ref(index, k) for k in spec["count_yes"]]
+            return "(" + "+".join(f'({r}="是")' for r in refs) + ")", "OR(" + ",".join(f'{r}=""' for r in refs) + ")"
+        r = self.data_ref(index, _derived_key(spec))
+        return r, f'{r}=""'
 
     # ------------------------------------------------------------------------------ worksheet-function formulas
     def score_formulas(self, choices: dict[str, str]) -> dict[str, str]:
@@ -350,20 +547,44 @@ class Layout:
 
     def _value_range(self, rule: Rule, part) -> str:
         spec = part.value
-        if isinstance(spec, str):
-            rng = self.data_range(spec)
-        elif "each" in spec:
-            rng = self.data_range("volume_total")
-        elif "ratio" in spec:
-            rng = self.data_range("rectification_ratio")
-        elif "max" in spec:
-            rng = self.data_range("max_concealment")
-        else:  # count_yes: the number of yes among flags, per unit
+        if isinstance(spec, dict) and "count_yes" in spec:  # the number of yes among flags, per unit
             rng = "(" + "+".join(f"({self.data_range(k)}=\"是\")" for k in spec["count_yes"]) + ")"
+        else:
+            rng = self.data_range(_derived_key(spec))
         if rule.applies == "public_service":
             flags = self.column_range(SETTINGS, 2)
             rng = f'IF({flags}="是",{rng},"")'
         return rng
+
+
+def _derived_key(spec) -> str:
+    """The data key, or the derived helper key, holding the value a part scores (数据录入's 自动 cells)."""
+    if isinstance(spec, str):
+        return spec
+    for name, key in (("each", "volume_total"), ("ratio", "rectification_ratio"), ("max", "max_concealment")):
+        if name in spec:
+            return key
+    raise ValueError(f"无法识别的 value：{spec!r}")
+
+
+def _native_part(kind: str, params: dict, value: str) -> str:
+    """A part's score in native formulas (Excel 2010, WPS, LibreOffice): the kinds one unit can compute."""
+    if kind == "tier":
+        expr = _num(params.get("otherwise", 0))
+        for tier in reversed(params["tiers"]):
+            op = ">=" if tier.get("inclusive", True) else ">"
+            expr = f"IF({value}{op}{_num(tier['at'])},{_num(tier['points'])},{expr})"
+        return expr
+    if kind == "rate":
+        rate = f"(1-{value})" if params.get("inverse") else value
+        return f"{rate}*{_num(params['points'])}"
+    if kind == "count":
+        return f"MIN({_num(params['cap'])},{value}*{_num(params['per_item'])})"
+    if kind == "flag":
+        return f'IF({value}="是",{_num(params["points"])},0)'
+    if kind == "manual":
+        return f"N({value})"
+    raise ValueError(f"计算类型「{kind}」不能由单个单位计算")
 
 
 def _num(x) -> str:
@@ -379,8 +600,10 @@ def _array(values) -> str:
 def _rank_formula(col: str, row: int, first: int, last: int, ties: str) -> str:
     rng = f"${col}${first}:${col}${last}"
     if ties == "dense":
-        return f"=SUMPRODUCT(({rng}>{col}{row})/COUNTIF({rng},{rng}))+1"
-    return f"=_xlfn.RANK.EQ({col}{row},{rng},0)"
+        place = f"SUMPRODUCT(({rng}>{col}{row})/COUNTIF({rng},{rng}))+1"
+    else:
+        place = f"_xlfn.RANK.EQ({col}{row},{rng},0)"
+    return f'=IF(ISNUMBER({col}{row}),{place},"")'
 
 
 def formula_signature(choices: dict[str, str]) -> str:

@@ -36,19 +36,21 @@ the master's.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from ..datafile import read_rows
-from ..inputs import ERROR, WARNING, Problem, UnitInput, ValueParser, normalize_unit_name, parse_units, shown
+from ..inputs import (ERROR, WARNING, BadValue, Problem, UnitInput, ValueParser, normalize_unit_name, parse_units,
+                      shown)
 from ..scoring import InputProblems
 from . import layout as L
 from .book import Book, OpenpyxlBook
-from .fill import _cell_value, write_concealment
+from .fill import _cell_value, write_concealment, write_data, write_unit_rows
 from .layout import Layout, form_sheet_name
-from .recompute import Inputs, _at, _value, read_inputs, read_structure
+from .recompute import Inputs, _at, _value, read_inputs, read_structure, require_master
 from .safety import open_untrusted
 
 # problems after which a file's data can not be located reliably: stop reading that file there
@@ -66,6 +68,8 @@ class UnitFile:
     data: UnitInput
     concealment: list[tuple[object, Decimal]] = field(default_factory=list)
     adjustment: tuple[object, object] = (None, None)  # the unit file's raw (adjustment, reason)
+    evidence: list[tuple[str, str, str, str]] = field(default_factory=list)  # (rule, requirement, files, note)
+    facts: dict[str, object] = field(default_factory=dict)  # 报送信息: submitted_on, person, phone, doc:…
 
 
 @dataclass
@@ -96,13 +100,21 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def merge_books(master: Book, unit_paths: list[Path]) -> MergeOutcome:
+def merge_books(master: Book, unit_paths: list[Path], *, replace_values: bool = False,
+                received: dt.date | None = None) -> MergeOutcome:
     """Read and check every unit file against the master, then copy; raises InputProblems (the master book is
-    not touched) when anything is wrong."""
+    not touched) when anything is wrong — and when a unit's file disagrees with a value the master already
+    holds for that unit, unless `replace_values` (every conflict listed; a blank in a file erases nothing).
+
+    `received`: the date the city received the files (报送情况); without it, each 填报版's own 填报日期."""
     minp = read_structure(master)
     problems = list(minp.problems)
     if minp.layout is None or any(p.level == ERROR for p in problems):
         raise InputProblems([replace(p, field=f"主工作簿：{p.field}") for p in problems])
+    try:
+        require_master(minp)
+    except InputProblems as exc:
+        raise InputProblems([replace(p, field=f"主工作簿：{p.field}") for p in exc.problems]) from None
     lay = minp.layout
     choices = dict(minp.rubric.default_choices, **minp.choices)
     merged: list[UnitFile] = []
@@ -124,17 +136,30 @@ def merge_books(master: Book, unit_paths: list[Path]) -> MergeOutcome:
     if any(p.level == ERROR for p in problems):
         raise InputProblems(problems)
 
-    master_grid = master.read(L.DATA)
+    current = read_inputs(master, minp.rubric)
+    for uf in merged:
+        uf.facts.setdefault("source", uf.path.name)
+        if received is not None or uf.facts.get("submitted_on"):
+            uf.facts["received_on"] = received or uf.facts["submitted_on"]
+    conflicts = [c for uf in merged for c in _conflicts(current, uf)]
+    if conflicts and not replace_values:
+        raise InputProblems(problems + conflicts)
     for i, unit in enumerate(lay.units):
         if i not in by_unit:
             problems.append(Problem(WARNING, unit, f"{L.DATA}!A{lay.unit_row(i)}", "单位名称", unit,
                                     "本次没有该单位的文件，主工作簿中它的数据未改动"))
+    problems += [replace(c, level=WARNING, expected=c.expected + "：已按 --replace 用单位文件的值替换", hint="")
+                 for c in conflicts]
+    master_grid = master.read(L.DATA)
     for uf in merged:
         problems += _write_unit(master, lay, master_grid, uf)
     try:
-        write_concealment(master, lay, {uf.unit: uf.concealment for uf in merged})
+        write_concealment(master, lay, {uf.unit: uf.concealment for uf in merged if uf.concealment})
+        write_unit_rows(master, L.EVIDENCE, lay.evidence_last_row, lay.units, len(lay.evidence_columns()),
+                        {uf.unit: [list(e) for e in uf.evidence] for uf in merged if uf.evidence})
     except InputProblems as exc:
         raise InputProblems(problems + exc.problems) from None
+    _write_facts(master, current, merged)
     return MergeOutcome(merged, problems)
 
 
@@ -157,7 +182,8 @@ def read_unit_file(path: Path, master: Book, minp: Inputs, choices: dict[str, st
     problems = _in_file(path, own)
     if not inp.rows or inp.blocked or _structural(problems):
         return None, problems
-    problems += _in_file(path, _compare_structure(book, master, inp.layout))
+    if not inp.layout.handout:  # a 填报版 has its own layout, checked cell by cell as it is read
+        problems += _in_file(path, _compare_structure(book, master, inp.layout))
     if _structural(problems):
         return None, problems
 
@@ -203,8 +229,11 @@ def read_unit_file(path: Path, master: Book, minp: Inputs, choices: dict[str, st
     if any(p.level == ERROR for p in problems) or not units_read:
         return None, problems
     concealment = [(c.department, c.rate) for c in inp.concealment if c.unit == i]
+    returns = inp.returns
+    evidence = [(e.rule, e.requirement, e.files, e.note) for e in returns.evidence if e.unit == i]
     return UnitFile(path, target, written_as, units_read[0], concealment,
-                    (row.get("adjustment"), row.get("adjustment_reason"))), problems
+                    (row.get("adjustment"), row.get("adjustment_reason")), evidence,
+                    dict(returns.facts.get(i, {}))), problems
 
 
 def read_unit_csv(path: Path, minp: Inputs, choices: dict[str, str]) -> tuple[UnitFile | None, list[Problem]]:
@@ -320,18 +349,14 @@ def _blank(v: object) -> bool:
 
 
 def _write_unit(master: Book, lay: Layout, grid, uf: UnitFile) -> list[Problem]:
-    """The unit's data row and 自评得分 into the master; the city's adjustment is never overwritten."""
+    """The unit's data and 自评得分 into the master (a blank in the file erases nothing); the city's adjustment
+    is never overwritten."""
     problems: list[Problem] = []
     i, unit = uf.unit, lay.units[uf.unit]
     row = lay.unit_row(i)
-    inputs = [c for c in lay.data_columns if c.key not in _ADJUSTMENT_KEYS]
-    old = [_value(master, grid, L.DATA, row, c.col) for c in inputs]
-    if any(not _blank(v) for v in old):
-        problems.append(Problem(WARNING, unit, _at(L.DATA, row, 1), "单位名称", unit,
-                                f"主工作簿中该单位原有的数据已用「{uf.path.name}」的数据替换"))
-    values = dict(uf.data.values)
-    for c in inputs:
-        master.write(L.DATA, row, c.col, [[_cell_value(values.get(c.key))]])
+    values = {c.key: uf.data.values[c.key] for c in lay.data_columns
+              if c.key not in _ADJUSTMENT_KEYS and uf.data.values.get(c.key) is not None}
+    write_data(master, lay, i, values)
 
     file_adj, file_reason = uf.adjustment
     if not (_blank(file_adj) and _blank(file_reason)):
@@ -350,12 +375,95 @@ def _write_unit(master: Book, lay: Layout, grid, uf: UnitFile) -> list[Problem]:
                                     "保留主工作簿的值"))
 
     sheet = form_sheet_name(unit)
-    rule_ids = [r.id for r in lay.rubric.rules]
-    master.write(sheet, lay.form_rows[rule_ids[0]], L.FORM_COLUMNS["self"],
-                 [[_cell_value(uf.data.self_scores.get(rid))] for rid in rule_ids])
-    master.write(sheet, lay.form_total_rows["total"], L.FORM_COLUMNS["self"],
-                 [[_cell_value(uf.data.self_scores.get("total"))]])
+    self_col = L.FORM_COLUMNS["self"]
+    for rule in lay.rubric.rules:
+        score = uf.data.self_scores.get(rule.id)
+        if score is not None:
+            master.write(sheet, lay.form_rows[rule.id], self_col, [[_cell_value(score)]])
+    if "total" in uf.data.self_scores:
+        uf.facts["self_total_typed"] = uf.data.self_scores["total"]
     return problems
+
+
+def _write_facts(master: Book, current: Inputs, merged: list[UnitFile]) -> None:
+    """报送情况: what each merged file brings (a blank erases nothing), then every unit's status rewritten."""
+    from .returns import unit_statuses, write_returns_sheet
+
+    if L.RETURNS not in master.sheet_names:
+        return
+    lay = current.layout
+    after = read_inputs(master, current.rubric)  # the data and evidence as merged, for the claims
+    for uf in merged:
+        facts = after.returns.facts.setdefault(uf.unit, {})
+        facts.update({k: v for k, v in uf.facts.items() if v not in (None, "")})
+    choices = dict(current.rubric.default_choices, **current.choices)
+    write_returns_sheet(master, lay, unit_statuses(current.rubric, lay, choices, after.rows, after.returns))
+
+
+def _conflicts(current: Inputs, uf: UnitFile) -> list[Problem]:
+    """Where the unit's file disagrees with a value the master already holds for that unit (both non-blank)."""
+    lay, rubric = current.layout, current.rubric
+    i, unit = uf.unit, lay.units[uf.unit]
+    old_row = current.rows[i] if i < len(current.rows) else {}
+    parser = ValueParser("clamp")
+    out = []
+
+    def conflict(where: str, label: str, old: object, new: object) -> None:
+        out.append(Problem(ERROR, unit, where, label, shown(new),
+                           f"与主工作簿中该单位已有的值「{shown(old)}」不同（主工作簿 {shown(old)} → 文件 {shown(new)}）",
+                           f"来自「{uf.path.name}」；核对后如以单位文件为准，请加 --replace 重新合并"))
+
+    for f in rubric.fields:
+        new = uf.data.values.get(f.key)
+        old = old_row.get(f.key)
+        if f.key in ("unit", "concealment_rates") or new is None or _blank(old):
+            continue
+        if not _same_value(parser, f, old, new):
+            conflict(current.locate(i, f.key), f.label, old, _cell_value(new))
+    for rule in rubric.rules:
+        new, old = uf.data.self_scores.get(rule.id), old_row.get("self_" + rule.id)
+        if new is None or _blank(old):
+            continue
+        try:
+            same = parser.number(old) == new
+        except BadValue:
+            same = False
+        if not same:
+            conflict(current.locate(i, "self_" + rule.id), f"自评得分 {rule.id}", old, _cell_value(new))
+    old_rates = sorted((shown(c.department), c.rate) for c in current.concealment if c.unit == i)
+    new_rates = sorted((shown(d), r) for d, r in uf.concealment)
+    if uf.concealment and old_rates and old_rates != new_rates:
+        conflict(current.locate(i, "concealment_rates"), "瞒报率明细",
+                 "；".join(f"{d} {r:.2%}" for d, r in old_rates), "；".join(f"{d} {r:.2%}" for d, r in new_rates))
+    returns = current.returns
+    if returns is not None:
+        old_ev = sorted((e.rule, e.files, e.note) for e in returns.evidence if e.unit == i)
+        new_ev = sorted((rule, files, note) for rule, _, files, note in uf.evidence if files or note)
+        if new_ev and old_ev and old_ev != new_ev:
+            conflict(f"{L.EVIDENCE}（{unit}）", "佐证资料", f"{len(old_ev)} 行", f"{len(new_ev)} 行（内容不同）")
+        old_facts = returns.facts.get(i, {})
+        for key, (col, header) in lay.returns_columns().items():
+            old, new = old_facts.get(key), uf.facts.get(key)
+            if key in ("source",) or new in (None, "") or old in (None, ""):
+                continue
+            if (old if not isinstance(old, Decimal) else float(old)) != (
+                    new if not isinstance(new, Decimal) else float(new)):
+                conflict(f"{L.RETURNS}!{L.cell(lay.unit_row(i), col)}", header, old, new)
+    return out
+
+
+def _same_value(parser: ValueParser, f, old: object, new: object) -> bool:
+    """Whether a master cell holds the value a file brings (85% and 0.85 are the same rate)."""
+    try:
+        if f.type == "rate":
+            return parser.rate(old)[0] == new
+        if f.type == "flag":
+            return parser.flag(old) == new
+        if f.type in ("count", "number", "score"):
+            return parser.number(old) == new
+    except BadValue:
+        return False
+    return str(old).strip() == str(new).strip()
 
 
 def _same_adjustment(current: list[object], uf: UnitFile) -> bool:
@@ -367,7 +475,8 @@ def _same_adjustment(current: list[object], uf: UnitFile) -> bool:
     return adj == uf.data.adjustment and reason == uf.data.adjustment_reason
 
 
-def merge_files(master_path: Path, unit_paths: list[Path], out: Path | None = None) -> tuple[Path, MergeOutcome]:
+def merge_files(master_path: Path, unit_paths: list[Path], out: Path | None = None, *, replace_values: bool = False,
+                received: dt.date | None = None) -> tuple[Path, MergeOutcome]:
     """Merge unit files into the master workbook and save it (atomically) at `out` or over the master.
 
     Raises InputProblems when anything is wrong; then nothing is written, the master is byte-for-byte as it was.
@@ -385,6 +494,6 @@ def merge_files(master_path: Path, unit_paths: list[Path], out: Path | None = No
     if problems:
         raise InputProblems(problems)
     master = OpenpyxlBook(master_path, open_untrusted(master_path))
-    outcome = merge_books(master, unit_paths)
+    outcome = merge_books(master, unit_paths, replace_values=replace_values, received=received)
     master.save(target)
     return target, outcome

@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from .. import __version__
@@ -70,6 +70,7 @@ class Inputs:
     concealment_first: dict[int, int] = field(default_factory=dict)  # unit index -> its first 瞒报率明细 row
     blocked: bool = False  # the data sheet could not be read at all (its columns changed)
     skipped: set[str] = field(default_factory=set)  # units whose 数据录入 row could not be read
+    returns: object = None  # returns.Returns: 佐证资料 rows and submission facts (报送信息 / 报送情况)
 
     def locate(self, index: int, key: str) -> str:
         return self.locations.get((index, key), key)
@@ -118,6 +119,8 @@ def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
     rubric = rubric or load_rubric()
     inp = Inputs(rubric)
     names = set(book.sheet_names)
+    if L.HANDOUT_GUIDE in names and L.GUIDE not in names:
+        return _read_handout_structure(book, inp, names)
     for sheet in (L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, L.SUMMARY, L.CHECK):
         if sheet not in names:
             inp.error("", sheet, "工作表", "", f"缺少工作表「{sheet}」：不是本工具生成的模板，或工作表被改名/删除",
@@ -148,6 +151,39 @@ def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
     return inp
 
 
+def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
+    """A unit's 填报版: its identity (填报说明's cells), its one unit and that unit's 1.3 flag."""
+    for sheet in (L.HANDOUT_GUIDE, L.SUBMISSION, L.DATA, L.CONCEALMENT, L.EVIDENCE):
+        if sheet not in names:
+            inp.error("", sheet, "工作表", "", f"缺少工作表「{sheet}」：填报版的工作表被改名或删除",
+                      "请用市信用办发的填报版重新填写")
+    if inp.problems:
+        return inp
+    guide = book.read(L.HANDOUT_GUIDE)
+    expected = Layout.build(inp.rubric, ["-"], [False], handout=True).identity()
+    for key in ("template", "rubric", "layout"):
+        row, col = _coords(L.GUIDE_ID_CELLS[key])
+        found = guide.get(row, col)
+        if found != expected[key]:
+            inp.error("", _at(L.HANDOUT_GUIDE, row, col), "模板标识", found,
+                      f"应为「{expected[key]}」：该文件不是本工具当前版本的填报版（或细则版本不同）",
+                      "请用市信用办发的填报版重新填写")
+    row, col = _coords(L.HANDOUT_ID_CELLS["unit"])
+    unit = guide.get(row, col)
+    if not isinstance(unit, str) or not unit.strip():
+        inp.error("", _at(L.HANDOUT_GUIDE, row, col), "填报单位", unit, "填报版中没有单位名称：文件被改动")
+    if inp.problems:
+        return inp
+    flag_at = _coords(L.HANDOUT_ID_CELLS["public_service"])
+    flag = guide.get(*flag_at) == "是"
+    inp.layout = Layout.build(inp.rubric, [unit.strip()], [flag], handout=True)
+    inp.public_service = {normalize_unit_name(unit): flag}
+    if L.form_sheet_name(unit.strip()) not in names:
+        inp.error(unit, L.form_sheet_name(unit.strip()), "考评表", "", "缺少本单位的考评表：工作表被改名或删除")
+    _check_merged(book, inp)
+    return inp
+
+
 def read_inputs(book: Book, rubric: Rubric | None = None, *, choices: dict[str, str] | None = None) -> Inputs:
     """Read and check the template's structure and inputs; every problem is collected in Inputs.problems.
 
@@ -162,6 +198,15 @@ def read_inputs(book: Book, rubric: Rubric | None = None, *, choices: dict[str, 
     _read_data_sheet(book, inp)
     _read_concealment(book, inp)
     _read_forms(book, inp)
+    from .returns import read_returns
+
+    inp.returns = read_returns(book, inp.layout)
+    inp.problems += inp.returns.problems
+    for i, facts in inp.returns.facts.items():  # a self total the unit typed (报送情况 keeps it)
+        if facts.get("self_total_typed") is not None and inp.rows[i].get("self_total") is None:
+            inp.rows[i]["self_total"] = facts["self_total_typed"]
+            col = inp.layout.returns_columns()["self_total_typed"][0]
+            inp.locations[(i, "self_total")] = _at(L.RETURNS, inp.layout.unit_row(i), col)
     inp.digest = _digest(inp)
     return inp
 
@@ -238,18 +283,27 @@ def _read_switches_and_weights(book: Book, inp: Inputs) -> None:
 
 def input_areas(lay: Layout) -> list[tuple[str, int, int, int, int]]:
     """Every block of cells people type into: (sheet, first row, first col, last row, last col)."""
+    evidence = lay.evidence_columns()
+    common = [(L.CONCEALMENT, L.FIRST_ROW, 1, lay.concealment_last_row, max(L.CONCEALMENT_COLUMNS.values())),
+              (L.EVIDENCE, L.FIRST_ROW, 1, lay.evidence_last_row, max(evidence.values()))]
+    form_rows = list(lay.form_rows.values())
+    if lay.handout:
+        rows = [lay.data_rows[c.key] for c in lay.data_columns]
+        value = L.HANDOUT_DATA_COLUMNS["value"]
+        sheet = form_sheet_name(lay.units[0])
+        subm = [r for r, _ in lay.submission_rows().values()]
+        return common + [(L.DATA, min(rows), value, max(rows), value), (L.SUBMISSION, min(subm), 2, max(subm), 2)] + [
+            (sheet, r, L.FORM_COLUMNS["self"], r, L.FORM_COLUMNS["self"]) for r in form_rows]
     cols = [c.col for c in lay.data_columns]
     areas = [
         (L.SETTINGS, L.FIRST_ROW, 1, lay.last_row, 2),
         (L.DATA, L.FIRST_ROW, 1, lay.last_row, max(cols)),
-        (L.CONCEALMENT, L.FIRST_ROW, 1, lay.concealment_last_row, max(L.CONCEALMENT_COLUMNS.values())),
-    ]
+    ] + common
     areas += [(L.SETTINGS, r, 3, r, 3) for r in lay.switch_rows.values()]
     areas += [(L.SETTINGS, r, 2, r, 2) for r in lay.weight_rows.values()]
     for unit in lay.units:
         sheet = form_sheet_name(unit)
-        rows = list(lay.form_rows.values()) + [lay.form_total_rows["total"]]
-        areas += [(sheet, r, L.FORM_COLUMNS["self"], r, L.FORM_COLUMNS["self"]) for r in rows]
+        areas += [(sheet, r, L.FORM_COLUMNS["self"], r, L.FORM_COLUMNS["self"]) for r in form_rows]
     return areas
 
 
@@ -281,26 +335,33 @@ def _read_data_sheet(book: Book, inp: Inputs) -> None:
     lay = inp.layout
     grid = book.read(L.DATA)
     for column in lay.data_columns:
-        if grid.get(L.DATA_KEY_ROW, column.col) != column.key:
-            inp.error("", _at(L.DATA, L.DATA_KEY_ROW, column.col), "数据键", grid.get(L.DATA_KEY_ROW, column.col),
-                      f"应为「{column.key}」：数据录入表的列被插入、删除或移动", "请勿改动模板的列")
+        key_row, key_col = lay.data_key_cell(column.key)
+        if grid.get(key_row, key_col) != column.key:
+            inp.error("", _at(L.DATA, key_row, key_col), "数据键", grid.get(key_row, key_col),
+                      f"应为「{column.key}」：数据录入表的行列被插入、删除或移动", "请勿改动模板的行列")
             inp.blocked = True
             return
     hidden_rows = book.hidden_rows(L.DATA)
     for i, unit in enumerate(lay.units):
-        row = lay.unit_row(i)
-        inp.locations[(i, "unit")] = _at(L.DATA, row, 1)
-        if grid.get(row, 1) != unit:
-            inp.error(unit, _at(L.DATA, row, 1), "单位名称", grid.get(row, 1),
+        name_cell = lay.unit_name_cell(i)
+        inp.locations[(i, "unit")] = _at(L.DATA, *name_cell)
+        if grid.get(*name_cell) != unit:
+            inp.error(unit, _at(L.DATA, *name_cell), "单位名称", grid.get(*name_cell),
                       f"应为「{unit}」（与设置表一致）：数据录入表的行被插入、删除或改动")
             inp.skipped.add(unit)
             continue
-        if row in hidden_rows:
-            inp.warn(unit, _at(L.DATA, row, 1), "隐藏行", unit, "该单位所在的行被隐藏；隐藏行的数据照常计分",
+        if not lay.handout and name_cell[0] in hidden_rows:
+            inp.warn(unit, _at(L.DATA, *name_cell), "隐藏行", unit, "该单位所在的行被隐藏；隐藏行的数据照常计分",
                      "请取消隐藏，核对该行数据")
         for column in lay.data_columns:
-            inp.rows[i][column.key] = _value(book, grid, L.DATA, row, column.col, inp, unit, column.label)
-            inp.locations[(i, column.key)] = _at(L.DATA, row, column.col)
+            row, col = lay.data_cell(i, column.key)
+            inp.rows[i][column.key] = _value(book, grid, L.DATA, row, col, inp, unit, column.label)
+            inp.locations[(i, column.key)] = _at(L.DATA, row, col)
+            if lay.handout and row in hidden_rows:
+                inp.warn(unit, _at(L.DATA, row, col), "隐藏行", column.label, "该数据所在的行被隐藏；隐藏行的数据照常计分",
+                         "请取消隐藏，核对该行数据")
+    if lay.handout:
+        return
     hidden_cols = book.hidden_columns(L.DATA)
     for column in lay.data_columns:
         if column.col in hidden_cols:
@@ -324,8 +385,8 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
         unit_raw = _value(book, grid, L.CONCEALMENT, row, 1, inp, "", "单位")
         dept = _value(book, grid, L.CONCEALMENT, row, 2, inp, "", "被抽查部门")
         raw = _value(book, grid, L.CONCEALMENT, row, 3, inp, "", "瞒报率")
-        if unit_raw is None and dept is None and raw is None:
-            continue
+        if (unit_raw is None or lay.handout) and dept is None and raw is None:
+            continue  # an empty row (a 填报版 has its unit's name on every row)
         unit_name = "" if unit_raw is None else str(unit_raw).strip()
         i = index.get(normalize_unit_name(unit_name))
         if i is None:
@@ -374,6 +435,8 @@ def _read_forms(book: Book, inp: Inputs) -> None:
         rows = {"self_" + r.id: (lay.form_rows[r.id], f"自评得分 {r.id}") for r in inp.rubric.rules}
         rows["self_total"] = (lay.form_total_rows["total"], "自评总分")
         for key, (row, label) in rows.items():
+            if key == "self_total" and isinstance(grid.get(row, col), Formula):
+                continue  # the 考评表 sums the self scores itself; only an older file has a typed total here
             inp.rows[i][key] = _value(book, grid, sheet, row, col, inp, unit, label)
             inp.locations[(i, key)] = _at(sheet, row, col)
         if hidden & {row for row, _ in rows.values()}:
@@ -436,6 +499,14 @@ def stamp_report(book: Book, inp: Inputs) -> dict:
 # ------------------------------------------------------------------------------------------------- scoring
 
 
+def require_master(inp: Inputs) -> None:
+    """Refuse a unit's 填报版 where the city's master is meant: one unit alone can not be ranked."""
+    if inp.layout is not None and inp.layout.handout:
+        raise InputProblems([Problem(ERROR, inp.layout.units[0], L.HANDOUT_GUIDE, "工作簿", "填报版",
+                                     "这是单位的填报版，不是市信用办的主工作簿：一个单位无法单独排名计分",
+                                     "请用 hscredit-xl merge 主工作簿.xlsx 填报版.xlsx 合并后再重算")])
+
+
 def score_inputs(inp: Inputs) -> Result:
     """The engine's result for a workbook's inputs; raises InputProblems listing every problem.
 
@@ -476,6 +547,7 @@ def recompute(book: Book, *, write_problems_on_error: bool = False, now: dt.date
     """
     inp = read_inputs(book)
     try:
+        require_master(inp)
         result = score_inputs(inp)
     except InputProblems as exc:
         if write_problems_on_error and L.CHECK in book.sheet_names:
@@ -509,7 +581,13 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
     book.write(L.SUMMARY, *_coords(lay.summary_stamp_cell), [[stamp]])
     for u in units:
         _write_form(book, lay, rubric, u, stamp)
-    write_check_sheet(book, result.problems, now)
+    if L.RETURNS in book.sheet_names and inp.returns is not None:
+        from .returns import unit_statuses, write_returns_sheet
+
+        write_returns_sheet(book, lay, unit_statuses(rubric, lay, inp.choices, inp.rows, inp.returns))
+    problems = [p if p.field not in ("self_total", "adjustment") else replace(p, field=inp.locate(
+        lay.units.index(p.unit), p.field)) if p.unit in lay.units else p for p in result.problems]
+    write_check_sheet(book, problems, now)
     return stamp
 
 
@@ -534,7 +612,7 @@ def _write_form(book: Book, lay: Layout, rubric: Rubric, u, stamp: str) -> None:
             values.append(_f(u.deduction))
         else:
             score = u.rules[rule.id]
-            values.append("不参加考核" if score is None else _f(score))
+            values.append(L.NOT_ASSESSED if score is None else _f(score))
     values += [_f(u.base), _f(u.base_scaled), _f(u.total)]
     book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], [[v] for v in values])
     stamp_row = getattr(lay, "form_stamp_row", None)
@@ -563,6 +641,11 @@ def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
         for key, c in lay.derived_columns.items():
             book.write_formulas(L.DATA, r, c, [[derived[key]]])
     book.write(L.SUMMARY, L.HEADER_ROW, lay.summary_columns["difference"], [[L.difference_header(choices)]])
+    for i, unit in enumerate(lay.units):  # the self totals follow A5 (折算) and A9 (rounding)
+        rows = [lay.form_total_rows[k] for k in ("base", "base_scaled", "total")]
+        formulas = lay.form_self_formulas(i, choices)
+        book.write_formulas(form_sheet_name(unit), min(rows), L.FORM_COLUMNS["self"],
+                            [[formulas[k]] for k in ("base", "base_scaled", "total")])
     book.write(L.SCORES, row, col, [[signature]])
 
 

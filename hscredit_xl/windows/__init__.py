@@ -1,0 +1,1 @@
+"""Templates of the install and uninstall scripts that `hscredit-xl bundle` puts into the Windows bundle."""

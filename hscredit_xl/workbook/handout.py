@@ -1,0 +1,53 @@
+"""`hscredit-xl handout MASTER -o DIR`: one 填报版 per unit, from the city's master workbook.
+
+A 填报版 holds its unit alone (no other unit's name or data anywhere) and only native formulas that Excel 2010+,
+WPS and LibreOffice all compute: no HS_ call, no macro. It takes the master's unit list (the unit's 1.3 flag)
+and switch choices (its self-total formulas follow A5 and A9); `merge` brings it back.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from ..inputs import ERROR, Problem
+from ..rubric import Rubric
+from ..scoring import InputProblems
+from .atomic import save_workbook_atomic
+from .book import OpenpyxlBook
+from .recompute import read_structure, require_master
+from .safety import open_untrusted
+from .template import build_handout
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def handout_name(rubric: Rubric, unit: str) -> str:
+    """The 填报版's file name: it holds the unit's name, so a returned file says whose it is."""
+    return f"{rubric.year}年信用考评填报-{_UNSAFE.sub('_', unit).strip(' .') or '单位'}.xlsx"
+
+
+def write_handouts(master: Path, out_dir: Path, force: bool = False) -> list[Path]:
+    """Write every unit's 填报版 into out_dir; raises InputProblems (nothing written) when the master is not a
+    template, or when a file would be replaced without `force`."""
+    master = Path(master)
+    book = OpenpyxlBook(master, open_untrusted(master))
+    inp = read_structure(book)
+    if any(p.level == ERROR for p in inp.problems):
+        raise InputProblems([replace(p, field=f"{master.name}：{p.field}") for p in inp.problems])
+    require_master(inp)
+    lay, rubric = inp.layout, inp.rubric
+    choices = dict(rubric.default_choices, **inp.choices)
+    targets = [(unit, Path(out_dir) / handout_name(rubric, unit)) for unit in lay.units]
+    existing = [path for _, path in targets if path.exists()]
+    if existing and not force:
+        raise InputProblems([Problem(ERROR, unit, str(path), "输出文件", path.name,
+                                     "文件已存在：生成填报版不会覆盖已有的文件（其中可能已有单位填写的内容）",
+                                     "请换一个输出文件夹，或确认无用后加 --force 覆盖")
+                             for unit, path in targets if path in existing])
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    written = []
+    for unit, path in targets:
+        wb = build_handout(rubric, lay.units, lay.public_service, unit, choices)
+        written.append(save_workbook_atomic(wb, path))
+    return written

@@ -1,0 +1,210 @@
+"""考评表: the official table of the rubric for one unit (序号 … 自评得分, 复核得分)."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter as col_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ...rubric import Indicator, Item
+from .. import layout as L
+from . import style as st
+from .context import SheetContext
+
+_NUMBERED = re.compile(r"(?:^|(?<=\s))\d+\.\s")
+
+
+WRAP_TOP = Alignment(horizontal="left", vertical="top", wrap_text=True)
+
+
+def scoring_segments(indicator: Indicator) -> list[str]:
+    """The official 评分办法 of an indicator cut into one piece per rule, verbatim.
+
+    For 1.2 the text numbers its six sub-rules "1. … 6."; each piece is the official text from one number
+    to the next (so `" ".join(pieces) == indicator.scoring`). An indicator with one rule keeps its text
+    whole. Should a text ever not split cleanly, each rule's own sentence is numbered instead.
+    """
+    rules = indicator.rules
+    if len(rules) == 1:
+        return [indicator.scoring]
+    text = indicator.scoring
+    starts = [m.start() for m in _NUMBERED.finditer(text)]
+    if len(starts) == len(rules):
+        pieces = [text[a:b].strip() for a, b in zip(starts, starts[1:] + [len(text)])]
+        if all(rule.text in piece for rule, piece in zip(rules, pieces)):
+            return pieces
+    return [f"{i}. {rule.text}" for i, rule in enumerate(rules, 1)]
+
+
+def item_label(item: Item) -> str:
+    """考评项目 as the official table prints it: name with its points, the bonus heading, 扣减项目."""
+    if item.heading:
+        return item.heading
+    if item.role == "deduction":
+        return item.name
+    return f"{item.name}（{st.fmt(item.points)}分）"
+
+
+def points_label(indicator: Indicator) -> str:
+    """分值 as the official table prints it: 「10分」, or the indicator's own text (「扣10分」)."""
+    return indicator.points_text or f"{st.fmt(indicator.points)}分"
+
+
+def build(ctx: SheetContext, unit: str) -> None:
+    """The unit's 考评表. 自评得分 is typed per rule (validated 0…the rule's points) and summed by formulas; on the
+    master 复核得分 is written by recompute, on a 填报版 it is left to the city and a reference column beside the
+    official table shows what the unit's own data gives for the rules one unit can compute."""
+    ws = ctx.wb.create_sheet(L.form_sheet_name(unit))
+    lay, rubric = ctx.lay, ctx.rubric
+    index = lay.units.index(unit)
+    F = L.FORM_COLUMNS
+    last_col = max(F.values())
+    ws.sheet_properties.tabColor = "5B9BD5"
+    widths = {"number": 5, "item": 13, "indicator": 15, "points": 7, "content": 34, "scoring": 46,
+              "method": 20, "self": 9, "review": 9}
+    for key, width in widths.items():
+        ws.column_dimensions[col_letter(F[key])].width = width
+
+    c = st.put(ws, 1, 1, rubric.document["attachment"], align=st.WRAP_CENTER)
+    c.font = Font(name=st.FONT_NAME, size=16, bold=True)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last_col)
+    c = st.put(ws, 2, 1, f"填报单位：{unit}（盖章）", align=Alignment(horizontal="left", vertical="center"))
+    c.font = Font(name=st.FONT_NAME, size=12)
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last_col)
+    for key, text in (("number", "序号"), ("item", "考评项目"), ("indicator", "考评指标"), ("points", "分值"),
+                      ("content", "考评内容"), ("scoring", "评分办法"), ("method", "考评方式"),
+                      ("self", "自评得分"), ("review", "复核得分")):
+        st.header(ws, L.FORM_HEADER_ROW, F[key], text)
+
+    body = Font(name=st.FONT_NAME, size=10)
+    self_groups: dict[tuple[str, str], list[str]] = {}
+    for item in rubric.items:
+        item_rows = [lay.form_rows[r.id] for ind in item.indicators for r in ind.rules]
+        st.merged(ws, item_rows, F["number"], item.number, body, st.WRAP_CENTER)
+        st.merged(ws, item_rows, F["item"], item_label(item), body, st.WRAP_CENTER)
+        for ind in item.indicators:
+            rows = [lay.form_rows[r.id] for r in ind.rules]
+            st.merged(ws, rows, F["indicator"], ind.name, body, st.WRAP_CENTER)
+            st.merged(ws, rows, F["points"], points_label(ind), body, st.WRAP_CENTER)
+            st.merged(ws, rows, F["content"], ind.content, body, st.WRAP_LEFT)
+            st.merged(ws, rows, F["method"], _for_unit(ctx, index, ind.method), body, st.WRAP_LEFT)
+            for rule, text in zip(ind.rules, scoring_segments(ind)):
+                row = lay.form_rows[rule.id]
+                c = st.put(ws, row, F["scoring"], text, align=st.WRAP_LEFT)
+                c.font = body
+                st.computed(ws, row, F["review"], "0.00")
+                if lay.self_applies(index, rule, ctx.choices) == "FALSE":  # a 填报版 of a unit not scored on it
+                    st.computed(ws, row, F["self"], "0.00")
+                    st.set_text(ws.cell(row, F["review"]), L.NOT_ASSESSED)
+                    continue
+                st.input_cell(ws, row, F["self"], None, number_format="0.00")
+                self_groups.setdefault((rule.role, st.fmt(rule.points)), []).append(
+                    f"{col_letter(F['self'])}{row}")
+    for (role, points), cells in self_groups.items():
+        ws.add_data_validation(_self_score_validation(role, points, cells))
+
+    labels = {"base": f"{_base_items_text(ctx)}小计",
+              "base_scaled": f"折算后基础分（见「{L.SETTINGS}」表口径 A5）",
+              "total": f"考评总分（加分后不超过{st.fmt(Decimal(rubric.totals['cap']))}分，再扣减）"}
+    self_formulas = lay.form_self_formulas(index, ctx.choices)
+    for key, row in lay.form_total_rows.items():
+        st.put(ws, row, 1, labels[key], bold=True, align=Alignment(horizontal="right", vertical="center", indent=1))
+        ws.row_dimensions[row].height = 21
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=F["method"])
+        st.formula(ws, row, F["self"], self_formulas[key], "0.00")
+        st.computed(ws, row, F["review"], "0.00")
+    if lay.handout:
+        _reference_column(ctx, ws, index)
+
+    # borders over the whole table, merged cells included, so the printout shows every line
+    last_row = max(lay.form_total_rows.values())
+    for row in ws.iter_rows(min_row=L.FORM_HEADER_ROW, max_row=last_row, min_col=1, max_col=last_col):
+        for c in row:
+            c.border = st.BORDER
+
+    note = st.put(ws, lay.form_note_row, 1, _form_note(ctx), wrap=True, align=st.WRAP_TOP)
+    note.font = Font(name=st.FONT_NAME, size=9, color=st.NOTE_TEXT)
+    ws.merge_cells(start_row=lay.form_note_row, start_column=1, end_row=lay.form_note_row, end_column=last_col)
+    ws[lay.form_stamp_cell].font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
+    ws.merge_cells(start_row=lay.form_stamp_row, start_column=1, end_row=lay.form_stamp_row, end_column=last_col)
+
+    ws.sheet_view.showGridLines = False
+    ws.print_title_rows = f"1:{L.FORM_HEADER_ROW}"
+    ws.print_area = f"A1:{col_letter(last_col)}{lay.form_stamp_row}"
+    st.landscape(ws)
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    st.protect(ws)
+
+
+def _for_unit(ctx: SheetContext, index: int, text: str) -> str:
+    """An official text as a 填报版 shows it: a parenthesis naming other units (the scope note of a rule only
+    some units take, '（只考核大冶市、阳新县）') says instead whether this unit takes it — a 填报版 names no other
+    unit. The master shows the text as written."""
+    lay = ctx.lay
+    if not lay.handout:
+        return text
+    others = [u.name for u in ctx.rubric.units if u.name != lay.units[index]]
+    if not others:
+        return text
+    scope = "（本单位参加该项考核）" if lay.public_service[index] else "（本单位不参加该项考核）"
+    return re.sub("（[^（）]*(?:" + "|".join(map(re.escape, others)) + ")[^（）]*）", scope, text)
+
+
+def _base_items_text(ctx: SheetContext) -> str:
+    numbers = [item.number for item in ctx.rubric.items if item.role == "base"]
+    return f"第{numbers[0]}～{numbers[-1]}项" if len(numbers) > 1 else f"第{numbers[0]}项"
+
+
+def _form_note(ctx: SheetContext) -> str:
+    lines = ["说明："]
+    if "A3" in ctx.rubric.switches:
+        lines.append("1. 1.2.5 原文“总分20分”而公式为“（1-瞒报率）*10”，默认按分值20分计（得分＝（1－瞒报率）×20），"
+                     f"可在「{L.SETTINGS}」表口径 A3 改选。")
+    if "A7" in ctx.rubric.switches:
+        lines.append(f"{len(lines)}. 原文第3项各行错位，默认重新归行：媒体宣传报道（3分）计入3.1（2＋3＝5分）；"
+                     f"3.2 由复核人员据佐证资料评分（0～3分）。见「{L.SETTINGS}」表口径 A7。")
+    if "A5" in ctx.rubric.switches:
+        lines.append(f"{len(lines)}. 1.3 只考核参加该项考核的单位；其他单位按「{L.SETTINGS}」表口径 A5 处理"
+                     "（默认基础分按适用满分折算到100分）。")
+    lines.append(f"{len(lines)}. 自评小计和自评总分由公式按各条自评得分计算（加分后不超过"
+                 f"{st.fmt(Decimal(ctx.rubric.totals['cap']))}分，再扣减）。")
+    if ctx.lay.handout:
+        lines.append(f"{len(lines)}. 复核得分由市信用办填写。右侧「按填报数据测算」一列按本单位填报的数据计算，仅供自评参考；"
+                     "按各单位排名计分的规则须由市信用办排名后复核。")
+    else:
+        lines.append(f"{len(lines)}. 复核得分由一键重算写入，请勿手工填写。")
+    return "\n".join(lines)
+
+
+def _reference_column(ctx: SheetContext, ws, index: int) -> None:
+    """Beside the official table (not printed): the scores the unit's own data gives, by native formulas."""
+    lay = ctx.lay
+    col = max(L.FORM_COLUMNS.values()) + 1
+    st.header(ws, L.FORM_HEADER_ROW, col, "按填报数据测算（参考）")
+    ws.column_dimensions[col_letter(col)].width = 14
+    for rule_id, formula in lay.reference_formulas(index, ctx.choices).items():
+        row = lay.form_rows[rule_id]
+        if formula.startswith("="):
+            st.formula(ws, row, col, formula, "0.00")
+        else:
+            st.computed(ws, row, col)
+            st.set_text(ws.cell(row, col), formula)
+            ws.cell(row, col).alignment = st.WRAP_CENTER
+
+
+def _self_score_validation(role: str, points: str, cells: list[str]) -> DataValidation:
+    if role == "deduction":
+        dv = st.validation("decimal", "自评扣分", f"填写自评扣分（0～{points}分，填扣减的分数；无则填0）。",
+                         f"自评扣分应为 0～{points} 之间的数。", operator="between", formula1="0", formula2=points)
+    else:
+        what = "自评加分" if role == "bonus" else "自评得分"
+        dv = st.validation("decimal", what, f"填写本单位对该项的{what}（0～{points}分，可不填）。",
+                         f"{what}应为 0～{points} 之间的数。", operator="between", formula1="0", formula2=points)
+    for coord in cells:
+        dv.add(coord)
+    return dv
+
+

@@ -1,0 +1,84 @@
+"""说明: how to use the master workbook, the document it scores, and the template's identity cells."""
+from __future__ import annotations
+
+from openpyxl.styles import Font, PatternFill
+
+from ... import __version__
+from .. import layout as L
+from . import style as st
+from .context import SheetContext
+
+
+def build(ctx: SheetContext) -> None:
+    ws = ctx.wb.create_sheet(L.GUIDE)
+    doc, rubric, lay = ctx.rubric.document, ctx.rubric, ctx.lay
+    base_items = "、".join(f"第{item.number}项" for item in rubric.items if item.role == "base")
+    form_example = L.form_sheet_name(lay.units[0])
+    lines: list[tuple[str, str]] = [  # (kind, text); kind: title, head, text, input, computed, small
+        ("title", f"{doc['attachment']} · 考评工作簿使用说明"),
+        ("text", f"本工作簿按{doc['issuer']}《{doc['title']}》（{doc['number']}）附件《{doc['attachment']}》"
+                 f"逐条计分，由 hscredit-xl 根据评分细则数据自动生成，请勿手工增删行列。"),
+        ("head", "一、使用步骤"),
+        ("text", f"1. 在「{L.SETTINGS}」表核对参加考评的单位及是否参加1.3考核；查看各项口径选择（细则不明确之处，"
+                 f"默认即推荐读法，每项列出依据原文和理由）；填写结果运用的权重。"),
+        ("text", f"2. 在「{L.DATA}」表逐单位填写各项考核数据：每个单位一行，第2行是对应的评分细则编号，第3行写明计量单位和"
+                 f"允许范围；填写不合要求的值会被拒绝并提示原因。带「（自动）」的列由公式计算，无需填写。"),
+        ("text", f"3. 在「{L.CONCEALMENT}」表逐个填写被抽查部门的瞒报率（每个部门一行）；1.2.5 取每个单位的最高值计分。"),
+        ("text", f"4. 在各「{L.FORM_PREFIX}单位」表（如「{form_example}」）的「自评得分」列填写该单位的自评得分"
+                 f"（可不填；填写后汇总表列出自评与复核的差值）。"),
+        ("text", "5. 点击功能区「信用考评」选项卡的「一键重算」，或在命令行运行  hscredit-xl recompute 文件.xlsx  ："
+                 "先校验全部数据，再按细则计分，把复核得分写入各考评表、汇总表，并把发现的问题写入校验结果表。"),
+        ("text", f"6. 先看「{L.CHECK}」表：有错误时不计分，请按提示改正后再重算；只有提示时照常计分。"),
+        ("head", "二、各工作表"),
+        ("text", f"{L.GUIDE}：本页。"),
+        ("text", f"{L.SETTINGS}：参加考评的单位、是否参加1.3考核；口径选择（A1～A12）；结果运用权重。"),
+        ("text", f"{L.DATA}：各单位的考核数据，每个单位一行，每项数据一列。"),
+        ("text", f"{L.CONCEALMENT}：各单位被抽查部门的双公示数据瞒报率，每个部门一行。"),
+        ("text", f"{L.SCORES}：逐条计分公式（调用 HS_ 工作表函数），随数据实时显示各单位每条细则的得分和复核总分；"
+                 f"需安装「信用考评」加载项，未安装时显示 #NAME?，不影响一键重算。"),
+        ("text", f"{L.FORM_PREFIX}单位：按官方考评细则格式排版的考评表，每个单位一张，A4 横向打印；"
+                 f"「自评得分」由单位填写，「复核得分」由一键重算写入。"),
+        ("text", f"{L.SUMMARY}：各单位的逐条复核得分、{base_items}小计、基础分、折算、加分、扣分、复核总分与名次、"
+                 f"自评差值、综合评定调整、最终得分与名次、结果运用贡献分，以及最终得分柱形图。"),
+        ("text", f"{L.CHECK}：一键重算时写入的数据问题清单（级别、单位、位置、字段、值、问题说明）。"),
+        ("head", "三、单元格颜色与保护"),
+        ("input", "浅黄色单元格：需要填写的单元格（未锁定，带数据验证和填写提示）。"),
+        ("computed", "浅灰色单元格：公式或一键重算写入的结果（已锁定，请勿修改）。"),
+        ("text", "各表已设工作表保护（无密码），防止误改公式；确需修改时可在「审阅 → 撤销工作表保护」解除。"),
+        ("head", "四、计分依据"),
+        ("text", f"文号：{doc['number']}"),
+        ("text", f"标题：{doc['title']}"),
+        ("text", f"附件：{doc['attachment']}"),
+        ("text", f"发文单位：{doc['issuer']}"),
+        ("text", f"发文日期：{st.chinese_date(str(doc['issued']))}"),
+        ("text", f"细则中不明确或前后矛盾之处按「{L.SETTINGS}」表的口径选择计分（默认：1.2.5 按分值20分计，"
+                 f"第3项按内容重新归行，1.3 不参加考核的单位按适用满分折算到100分）。"),
+        ("head", "五、版本"),
+        ("text", f"工具版本：hscredit-xl {__version__}"),
+        ("text", f"细则数据版本：{rubric.version}"),
+        ("text", f"模板格式版本：{L.LAYOUT_VERSION}"),
+    ]
+    ws.column_dimensions["A"].width = 78  # fits A4 portrait unscaled
+    for row, (kind, text) in enumerate(lines, 1):
+        c = st.put(ws, row, 1, text, wrap=kind != "title")
+        if kind == "title":
+            c.font = Font(name=st.FONT_NAME, size=16, bold=True)
+        elif kind == "head":
+            c.font = Font(name=st.FONT_NAME, size=12, bold=True)
+        elif kind in ("input", "computed"):  # a legend cell: coloured like the cells it explains, still locked
+            c.fill = PatternFill("solid", fgColor=st.INPUT_FILL if kind == "input" else st.COMPUTED_FILL)
+            c.border = st.LIGHT_BORDER
+    ws.column_dimensions["H"].width = 34
+    for key, coord in L.GUIDE_ID_CELLS.items():
+        c = ws[coord]
+        st.set_text(c, lay.identity()[key])
+        c.font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
+    ws.sheet_view.showGridLines = False
+    ws.print_area = f"A1:A{len(lines)}"  # the identity cells are for machines, not for the printout
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    st.protect(ws)
+
