@@ -44,10 +44,50 @@ def _print_problems(problems) -> None:
         print(p.message(), file=sys.stderr)
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls")
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def _missing(*paths: tuple[str, str], then: str = "未写入任何文件") -> int | None:
+    """Every input file that is not there, said plainly with its path; the exit status, or None: all there."""
+    missing = [(path, role) for path, role in paths if not Path(path).exists()]
+    for path, role in missing:
+        where = role if Path(path).is_absolute() else f"{role}；完整路径：{Path(path).absolute()}"
+        print(f"[错误] 文件不存在：{path}（{where}）", file=sys.stderr)
+    if not missing:
+        return None
+    print(f"共 {len(missing)} 个错误，{then}。", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _is_workbook(path: str) -> bool:
+    """A workbook by its name or its first bytes (.xlsx is a zip, .xls an OLE file)."""
+    if Path(path).suffix.lower() in WORKBOOK_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0")
+
+
+def _wrong_argument(message: str, then: str = "未写入任何文件") -> int:
+    print(f"[错误] {message}", file=sys.stderr)
+    print(f"共 1 个错误，{then}。", file=sys.stderr)
+    return EXIT_INPUT
+
+
 def cmd_score(args) -> int:
     from .report import ranking_table, to_json
     from .scoring import InputProblems, score_file
 
+    status = _missing((args.data, "数据文件"), then="未计分")
+    if status is not None:
+        return status
+    if _is_workbook(args.data):
+        return _wrong_argument(f"「{args.data}」是工作簿，score 只读数据文件（CSV）。查看工作簿的计分结果请用："
+                               f"hscredit-xl report {args.data}", then="未计分")
     try:
         result = score_file(Path(args.data))
     except InputProblems as exc:
@@ -75,8 +115,30 @@ def _open_book(path: str):
 def cmd_new(args) -> int:
     from .workbook.template import write_template
 
-    out = write_template(Path(args.output))
+    if args.data_file:
+        status = _new_data_file(args)
+        if status != EXIT_OK or not args.output:  # `new --data-file X` alone writes the data file only
+            return status
+    out = write_template(Path(args.output or DEFAULT_TEMPLATE))
     print(f"已生成模板：{out}")
+    return EXIT_OK
+
+
+DEFAULT_TEMPLATE = "hscredit_2020.xlsx"
+
+
+def _new_data_file(args) -> int:
+    from .datafile import write_blank
+    from .rubric import load_rubric
+
+    path = Path(args.data_file)
+    if path.exists() and not args.force:
+        return _wrong_argument(f"文件已存在：{args.data_file}。为免覆盖已填写的数据，未写入；确需覆盖请加 --force")
+    if path.suffix.lower() != ".csv":
+        return _wrong_argument(f"数据文件应以 .csv 结尾，收到「{args.data_file}」")
+    out = write_blank(path, load_rubric())
+    print(f"已生成空白数据文件（中文表头，每个单位一行）：{out}")
+    print("填好后：hscredit-xl score 数据文件.csv，或 hscredit-xl fill 工作簿.xlsx 数据文件.csv")
     return EXIT_OK
 
 
@@ -86,6 +148,16 @@ def cmd_fill(args) -> int:
     from .scoring import InputProblems
     from .workbook.fill import fill_book
 
+    status = _missing((args.workbook, "模板工作簿"), (args.data, "数据文件"))
+    if status is not None:
+        return status
+    usage = "用法：hscredit-xl fill 工作簿.xlsx 数据.csv"
+    if Path(args.workbook).suffix.lower() in TEXT_SUFFIXES:
+        swapped = "两个参数是否写反了？" if _is_workbook(args.data) else "没有模板可先用 hscredit-xl new 生成。"
+        return _wrong_argument(f"第一个参数应为模板工作簿（.xlsx），收到的「{args.workbook}」是数据文件。{swapped}{usage}")
+    if _is_workbook(args.data):
+        return _wrong_argument(f"第二个参数应为数据文件（.csv），收到的「{args.data}」是工作簿。{usage}；"
+                               "把各单位报送的工作簿并入主工作簿请用 hscredit-xl merge")
     rows, problems = read_rows(Path(args.data), load_rubric())
     try:
         book = _open_book(args.workbook)
@@ -103,6 +175,9 @@ def cmd_recompute(args) -> int:
     from .scoring import InputProblems
     from .workbook.recompute import recompute
 
+    status = _missing((args.workbook, "工作簿"))
+    if status is not None:
+        return status
     try:
         book = _open_book(args.workbook)
     except InputProblems as exc:
@@ -122,6 +197,12 @@ def cmd_report(args) -> int:
     from .scoring import InputProblems
     from .workbook.recompute import read_inputs, require_master, score_inputs, stamp_report
 
+    status = _missing((args.workbook, "工作簿"), then="未计分")
+    if status is not None:
+        return status
+    if Path(args.workbook).suffix.lower() in TEXT_SUFFIXES:
+        return _wrong_argument(f"「{args.workbook}」是数据文件，report 读工作簿。直接对数据文件计分请用："
+                               f"hscredit-xl score {args.workbook}", then="未计分")
     try:
         book = _open_book(args.workbook)
         inputs = read_inputs(book)
@@ -134,6 +215,54 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args) -> int:
+    from .report import explanation
+    from .scoring import InputProblems, score_file
+
+    status = _missing((args.source, "工作簿或数据文件"), then="无法说明")
+    if status is not None:
+        return status
+    try:
+        if _is_workbook(args.source):
+            from .workbook.recompute import read_inputs, score_inputs
+
+            result = score_inputs(read_inputs(_open_book(args.source)))
+        else:
+            result = score_file(Path(args.source))
+    except InputProblems as exc:
+        _print_problems(exc.problems)
+        print(f"共 {sum(p.level == 'error' for p in exc.problems)} 个错误，未计分，无法说明。", file=sys.stderr)
+        return EXIT_INPUT
+    unit, problem = _find_unit(result, args.unit)
+    if unit is None:
+        return _wrong_argument(problem, then="无法说明")
+    rule_ids = None
+    if args.rule:
+        wanted = args.rule.strip()
+        rule_ids = [r.id for r in result.rubric.rules if wanted in (r.id, r.indicator, r.item)]
+        if not rule_ids:
+            ids = "、".join(r.id for r in result.rubric.rules)
+            return _wrong_argument(f"细则中没有规则「{args.rule}」。可用的规则编号：{ids}", then="无法说明")
+    print(explanation(result, unit, rule_ids))
+    return EXIT_OK
+
+
+def _find_unit(result, name: str):
+    """The unit named, however its dots and spaces are typed; else (None, a message suggesting the one meant)."""
+    import difflib
+
+    from .inputs import normalize_unit_name
+
+    wanted = normalize_unit_name(name)
+    by_name = {normalize_unit_name(u.unit): u for u in result.units}
+    if wanted in by_name:
+        return by_name[wanted], ""
+    containing = [n for n in by_name if wanted and wanted in n]  # 大冶 -> 大冶市
+    close = containing if len(containing) == 1 else difflib.get_close_matches(wanted, list(by_name), n=1, cutoff=0.5)
+    meant = f"是否为「{by_name[close[0]].unit}」？" if close else ""
+    return None, f"没有单位「{name}」。{meant}全部单位：{'、'.join(u.unit for u in result.units)}"
+
+
 def cmd_merge(args) -> int:
     import datetime as dt
 
@@ -141,6 +270,9 @@ def cmd_merge(args) -> int:
     from .scoring import InputProblems
     from .workbook.merge import merge_files
 
+    status = _missing((args.master, "主工作簿"), *((p, "单位报送的工作簿") for p in args.unit_files))
+    if status is not None:
+        return status
     received = None
     if args.received:
         try:
@@ -165,6 +297,9 @@ def cmd_handout(args) -> int:
     from .scoring import InputProblems
     from .workbook.handout import write_handouts
 
+    status = _missing((args.master, "主工作簿"))
+    if status is not None:
+        return status
     try:
         written = write_handouts(Path(args.master), Path(args.output), force=args.force)
     except InputProblems as exc:
@@ -181,6 +316,9 @@ def cmd_status(args) -> int:
     from .workbook.recompute import read_inputs, require_master
     from .workbook.returns import status_report, status_table, unit_statuses
 
+    status = _missing((args.master, "主工作簿"), then="无法查看")
+    if status is not None:
+        return status
     try:
         book = _open_book(args.master)
         inp = read_inputs(book)
@@ -213,6 +351,9 @@ def cmd_export(args) -> int:
     from .office import OfficeError
     from .scoring import InputProblems
 
+    status = _missing((args.workbook, "工作簿"))
+    if status is not None:
+        return status
     try:
         written = export(Path(args.workbook), Path(args.output) if args.output else None, pdf=args.pdf)
     except InputProblems as exc:
@@ -274,7 +415,8 @@ def cmd_bundle(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hscredit-xl", description="黄石市县（市）区社会信用体系建设工作考核评价：计分、模板、重算、导出。")
-    parser.add_argument("--version", action="version", version=f"hscredit-xl {__version__}")
+    parser.add_argument("--version", action="version", help="显示版本号并退出",
+                        version=f"hscredit-xl 版本 {__version__}（黄石市社会信用体系建设工作考核评价工具）")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("score", help="直接对数据文件（CSV）计分，打印排名或 JSON 报告")
@@ -286,8 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="hscredit-demo", help="输出文件夹（默认 hscredit-demo）")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("new", help="生成 2020 年细则的空白模板工作簿")
-    p.add_argument("-o", "--output", default="hscredit_2020.xlsx", help="输出文件（默认 hscredit_2020.xlsx）")
+    p = sub.add_parser("new", help="生成 2020 年细则的空白模板工作簿；加 --data-file 生成空白数据文件（CSV）")
+    p.add_argument("-o", "--output", help=f"输出文件（默认 {DEFAULT_TEMPLATE}）")
+    p.add_argument("--data-file", metavar="数据.csv",
+                   help="生成空白数据文件：中文表头、每个单位一行（只给此项时不生成模板）")
+    p.add_argument("--force", action="store_true", help="覆盖已存在的文件")
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("fill", help="把数据文件（CSV）填入模板的录入表")
@@ -305,6 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workbook", help="工作簿 .xlsx")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("explain", help="说明某单位每项得分的由来（与 JSON 报告中的 why 相同）")
+    p.add_argument("source", metavar="工作簿或数据文件", help="工作簿 .xlsx 或数据文件 .csv")
+    p.add_argument("unit", metavar="单位", help="单位名称，如 大冶市")
+    p.add_argument("rule", metavar="规则", nargs="?", help="规则编号，如 1.2.5（可写指标或项目编号，如 1.2）；不写则说明全部")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("merge", help="把各单位报送的工作簿（自评数据、瞒报率明细、自评得分）合并进主工作簿")
     p.add_argument("master", help="主工作簿 .xlsx（市里的模板）")

@@ -5,12 +5,13 @@ Pure Python, no Excel: the workbook, the command line and the tests all call `sc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from . import kinds
 from .inputs import ERROR, WARNING, Problem, UnitInput
 from .rubric import Part, Rubric, Rule
+from .why import Wording
 
 ZERO = Decimal(0)
 
@@ -38,6 +39,23 @@ class UnitResult:
     difference: Decimal | None = None
     rule_differences: dict[str, Decimal] = field(default_factory=dict)
     weighted: dict[str, Decimal] = field(default_factory=dict)
+    why: dict[str, str] = field(default_factory=dict)  # rule id -> how its score came about, in Chinese
+    why_total: str = ""  # how the total, the place and the final score came about
+
+
+@dataclass(frozen=True)
+class PartFigures:
+    """What scoring one part for one unit used, recorded as the engine scores it (the words of `why`)."""
+
+    part: Part
+    params: dict  # every switch resolved
+    value: object  # the value scored; for ranked kinds the value ranked (e.g. the sum of the months)
+    score: Decimal
+    place: int | None = None
+    peers: int = 0  # units ranked together
+    tied: tuple[str, ...] = ()  # the other units on the same place
+    tier: int | None = None  # the index of the tier reached; None: none reached (otherwise)
+    months: tuple[tuple[int, Decimal], ...] = ()  # ranked month by month: (place, score) of every month
 
 
 @dataclass
@@ -91,8 +109,7 @@ def score_given(part: Part, given, params: dict) -> Decimal:
     if kind == "place":
         return kinds.place_score(int(given), params["points"])
     if kind == "tier":
-        tiers = [(t["at"], t["points"], bool(t.get("inclusive", True))) for t in params["tiers"]]
-        return kinds.tier_score(given, tiers, params.get("otherwise", 0))
+        return kinds.tier_score(given, _tiers(params), params.get("otherwise", 0))
     if kind == "rate":
         return kinds.rate_score(given, params["points"], bool(params.get("inverse", False)))
     if kind == "count":
@@ -102,6 +119,10 @@ def score_given(part: Part, given, params: dict) -> Decimal:
     if kind == "manual":
         return kinds.to_decimal(given)
     raise ValueError(f"未知的计算类型「{kind}」")
+
+
+def _tiers(params: dict) -> list[tuple]:
+    return [(t["at"], t["points"], bool(t.get("inclusive", True))) for t in params["tiers"]]
 
 
 def _derive(value_spec, values: Mapping[str, object], switches: Switches):
@@ -122,22 +143,39 @@ def _derive(value_spec, values: Mapping[str, object], switches: Switches):
     raise ValueError(f"无法识别的 value：{value_spec!r}")
 
 
-def _score_rank_part(part: Part, params: dict, derived: Sequence) -> list[Decimal]:
+def _score_rank_part(part: Part, params: dict, derived: Sequence) -> list[PartFigures]:
     """Rank and place kinds: every unit's place among the units the rule applies to."""
     lowest_first = bool(params.get("lowest_first", False))
     ties = params.get("ties", "competition")
     if derived and isinstance(derived[0], list):
         if params.get("combine", "annual_total") == "monthly_average":
             months = len(derived[0])
-            scores = [ZERO] * len(derived)
+            per_unit: list[list[tuple[int, Decimal]]] = [[] for _ in derived]
             for m in range(months):
                 month_places = kinds.places([d[m] for d in derived], lowest_first=lowest_first, ties=ties)
                 for i, place in enumerate(month_places):
-                    scores[i] += score_given(part, place, params)
-            return [s / months for s in scores]
+                    per_unit[i].append((place, score_given(part, place, params)))
+            return [PartFigures(part, params, d, sum((s for _, s in mp), ZERO) / months, peers=len(derived),
+                                months=tuple(mp)) for d, mp in zip(derived, per_unit)]
         derived = [sum((Decimal(x) for x in d), ZERO) for d in derived]
     unit_places = kinds.places(derived, lowest_first=lowest_first, ties=ties)
-    return [score_given(part, place, params) for place in unit_places]
+    return [PartFigures(part, params, d, score_given(part, place, params), place=place, peers=len(derived))
+            for d, place in zip(derived, unit_places)]
+
+
+def _score_part(part: Part, params: dict, derived: Sequence, names: Sequence[str]) -> list[PartFigures]:
+    """Every unit's figures for one part: the value, the place or tier, the score."""
+    if part.kind in ("rank", "place"):
+        figures = _score_rank_part(part, params, derived)
+        on_place: dict[int, list[str]] = {}
+        for name, fig in zip(names, figures):
+            if fig.place is not None:
+                on_place.setdefault(fig.place, []).append(name)
+        return [replace(fig, tied=tuple(n for n in on_place.get(fig.place, ()) if n != name))
+                for name, fig in zip(names, figures)]
+    return [PartFigures(part, params, d, score_given(part, d, params),
+                        tier=kinds.tier_reached(d, _tiers(params)) if part.kind == "tier" else None)
+            for d in derived]
 
 
 def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str, str] | None = None,
@@ -154,42 +192,51 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         return rule.applies != "public_service" or unit.public_service
 
     rule_scores: dict[str, list[Decimal | None]] = {}
+    why: list[dict[str, str]] = [{} for _ in units]
+    wording = Wording(rubric, switches.choices)
     for rule in rubric.rules:
         applicable = [i for i, u in enumerate(units) if applies(rule, u)]
         sums = [ZERO] * len(units)
+        figures: dict[int, list[PartFigures]] = {i: [] for i in applicable}
         for part in rule.parts:
             if not switches.active(part):
                 continue
             params = switches.resolve(part.params)
             derived = [_derive(part.value, units[i].values, switches) for i in applicable]
-            if part.kind in ("rank", "place"):
-                part_scores = _score_rank_part(part, params, derived)
-            else:
-                part_scores = [score_given(part, d, params) for d in derived]
-            for i, s in zip(applicable, part_scores):
-                sums[i] += s
+            for i, fig in zip(applicable, _score_part(part, params, derived, [units[i].name for i in applicable])):
+                sums[i] += fig.score
+                figures[i].append(fig)
         column: list[Decimal | None] = [None] * len(units)
         for i in applicable:
             column[i] = rounded(sums[i])
+            why[i][rule.id] = wording.rule(rule, figures[i], units[i].values, sums[i], column[i])
         if rule.applies and a5 == "full_marks":
             for i, u in enumerate(units):
                 if not applies(rule, u):
                     column[i] = rule.points
         rule_scores[rule.id] = column
+        for i, u in enumerate(units):
+            if not applies(rule, u):
+                applicable_max = sum((r.points for r in rubric.base_rules if applies(r, u)), ZERO)
+                why[i][rule.id] = wording.not_applicable(rule, [units[j].name for j in applicable], a5, column[i],
+                                                         applicable_max)
 
     totals = rubric.totals
     full, cap = Decimal(totals["full"]), Decimal(totals["cap"])
     weights = weights if weights is not None else {w.name: w.weight for w in rubric.weights}
     results: list[UnitResult] = []
     problems: list[Problem] = []
+    scaled: list[Decimal | None] = []  # the 折算 before rounding, for `why`
     for i, unit in enumerate(units):
         rules = {r.id: rule_scores[r.id][i] for r in rubric.base_rules}
         sections = {item.number: sum((rules[r.id] or ZERO for ind in item.indicators for r in ind.rules), ZERO)
                     for item in rubric.items if item.role == "base"}
         base = sum(sections.values(), ZERO)
         applicable_max = sum((r.points for r in rubric.base_rules if rules[r.id] is not None), ZERO)
+        scaled_raw = None
         if a5 == "prorate" and applicable_max != full:
-            base_scaled = rounded(kinds.prorate(base, applicable_max, full))
+            scaled_raw = kinds.prorate(base, applicable_max, full)
+            base_scaled = rounded(scaled_raw)
         else:
             base_scaled = base
         bonus = sum((rule_scores[r.id][i] or ZERO for r in rubric.rules if r.role == "bonus"), ZERO)
@@ -199,7 +246,8 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         result = UnitResult(unit.name, unit.public_service, rules, sections, base, applicable_max, base_scaled,
                             bonus, deduction, capped, total, adjustment=unit.adjustment,
                             adjustment_reason=unit.adjustment_reason, final=total + unit.adjustment,
-                            self_scores=dict(unit.self_scores))
+                            self_scores=dict(unit.self_scores), why=why[i])
+        scaled.append(scaled_raw)
         if not ZERO <= result.final <= full:
             problems.append(Problem(ERROR, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
                                     f"调整后最终得分为 {result.final}，应在 0～{full} 之间"))
@@ -212,6 +260,15 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         result.rank = place
     for result, place in zip(results, kinds.places([r.final for r in results], ties=ties)):
         result.final_rank = place
+    on_rank: dict[int, list[str]] = {}
+    on_final_rank: dict[int, list[str]] = {}
+    for r in results:
+        on_rank.setdefault(r.rank, []).append(r.unit)
+        on_final_rank.setdefault(r.final_rank, []).append(r.unit)
+    for result, scaled_raw in zip(results, scaled):
+        tied = [n for n in on_rank[result.rank] if n != result.unit]
+        final_tied = [n for n in on_final_rank[result.final_rank] if n != result.unit]
+        result.why_total = wording.total(result, len(results), tied, scaled_raw, final_tied)
     return Result(rubric, switches.choices, results, problems)
 
 

@@ -439,13 +439,14 @@ _FOOTER_ROOM = 0.35  # inches between the bottom margin and the footer line: Lib
 
 
 def _print_copy(wb, inp: Inputs):
-    """The values-only workbook cut to what is printed: each unit's 考评表, then 汇总 (wb is changed).
+    """The values-only workbook cut to what is printed: the one-page 考核评价结果, each unit's 考评表, then 汇总
+    (wb is changed).
 
     Each sheet's own print setup (A4 landscape, fit to width, repeated title rows, print area, margins) is
     kept; only the page numbering restarts per sheet, and a footer too close to the bottom margin for
     LibreOffice (which gives the footer just the space between the two) is moved down.
     """
-    keep = [L.form_sheet_name(u) for u in inp.layout.units] + [L.SUMMARY]
+    keep = [L.RESULT] * (L.RESULT in wb.sheetnames) + [L.form_sheet_name(u) for u in inp.layout.units] + [L.SUMMARY]
     for ws in list(wb.worksheets):
         if ws.title not in keep:
             wb.remove(ws)

@@ -109,12 +109,18 @@ def tier_score(value: Number, tiers: Sequence[tuple[Number, Number, bool]], othe
 
     inclusive=True means value ≥ threshold ('大于等于', and '以上' by decisions A6); False means value > threshold.
     """
+    reached = tier_reached(value, tiers)
+    return to_decimal(otherwise) if reached is None else to_decimal(tiers[reached][1])
+
+
+def tier_reached(value: Number, tiers: Sequence[tuple[Number, Number, bool]]) -> int | None:
+    """The index of the first tier the value reaches (see tier_score), None when it reaches none."""
     v = to_decimal(value)
-    for threshold, points, inclusive in tiers:
+    for index, (threshold, _points, inclusive) in enumerate(tiers):
         t = to_decimal(threshold)
         if v > t or (inclusive and v == t):
-            return to_decimal(points)
-    return to_decimal(otherwise)
+            return index
+    return None
 
 
 def rate_score(rate: Number, points: Number, inverse: bool = False) -> Decimal:

@@ -5,7 +5,7 @@ import json
 import unicodedata
 from decimal import Decimal
 
-from .engine import Result
+from .engine import Result, UnitResult
 from .kinds import round_half_up
 
 
@@ -14,7 +14,8 @@ def _num(x: Decimal | None) -> float | None:
 
 
 def to_report(result: Result, extra: dict | None = None) -> dict:
-    """Contract §3: numbers rounded half-up to 2 decimals; `rules` holds every rule id (null: not applicable)."""
+    """Contract §3: numbers rounded half-up to 2 decimals; `rules` holds every rule id (null: not applicable);
+    `why` says how every rule's score came about (a rule the unit is not assessed on: what A5 does with it)."""
     units = []
     for u in result.units:
         units.append({
@@ -30,6 +31,7 @@ def to_report(result: Result, extra: dict | None = None) -> dict:
             "self_scores": {k: _num(v) for k, v in u.self_scores.items()},
             "rule_differences": {k: _num(v) for k, v in u.rule_differences.items()},
             "weighted": {k: _num(v) for k, v in u.weighted.items()},
+            "why": dict(u.why), "why_total": u.why_total,
         })
     report = {
         "year": result.rubric.year,
@@ -75,3 +77,24 @@ def ranking_table(result: Result) -> str:
     doc = result.rubric.document
     title = f"{doc['attachment']}（{doc['number']}）复核结果"
     return "\n".join([title, *lines])
+
+
+def explanation(result: Result, unit: UnitResult, rule_ids: list[str] | None = None) -> str:
+    """`hscredit-xl explain`: the unit's `why`, rule by rule under the rubric's names, then the total."""
+    doc = result.rubric.document
+    lines = [f"{unit.unit}：{doc['attachment']}（{doc['number']}）计分依据",
+             f"复核总分 {_fmt(unit.total)}，第 {unit.rank} 名；最终得分 {_fmt(unit.final)}"]
+    role = {"base": "{}分", "bonus": "加分项，最高{}分", "deduction": "扣减项，{}分"}
+    for rule in result.rubric.rules:
+        if rule.id not in unit.why or (rule_ids is not None and rule.id not in rule_ids):
+            continue
+        lines.append(f"\n{rule.id} {rule.name}（{role[rule.role].format(_fmt_points(rule.points))}）")
+        lines.append(f"  {unit.why[rule.id]}")
+    if rule_ids is None:
+        lines.append("\n总分与名次")
+        lines.append(f"  {unit.why_total}")
+    return "\n".join(lines)
+
+
+def _fmt_points(x: Decimal) -> str:
+    return f"{x.normalize():f}"

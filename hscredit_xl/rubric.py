@@ -87,6 +87,7 @@ class Switch:
     options: dict[str, Option]
     quote: str
     reason: str
+    on_form: bool = False  # the option in force changes a score a 考评表 shows: the form names it
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,7 @@ class Rubric:
     totals: dict
     items: tuple[Item, ...]
     submission: Submission | None = None
+    remarks: tuple[str, ...] = ()  # 备注 under the official table, verbatim
 
     @property
     def year(self) -> int:
@@ -302,14 +304,14 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
-    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"))
+    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"), ("on_form",))
     options = {}
     for name, opt in r.mapping(m["options"], f"开关 {sid} 的 options", tuple(m["options"] or ())).items():
         o = r.mapping(opt, f"开关 {sid} 选项 {name}", ("short", "label"), ("value",))
         options[name] = Option(name, str(o["short"]), o["label"], o.get("value", name))
     if m["default"] not in options:
         raise r.fail(m.key_lines["default"], f"开关 {sid} 的默认值「{m['default']}」不在选项中")
-    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"])
+    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"], bool(m.get("on_form", False)))
 
 
 def _read_part(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch]) -> Part:
@@ -365,7 +367,7 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
     except yaml.YAMLError as exc:
         raise RubricError(f"{path}：不是有效的 YAML：{exc}") from None
     top = r.mapping(data, "评分细则文件", ("schema", "document", "units", "fields", "switches", "weights", "totals", "items"),
-                    ("submission",))
+                    ("submission", "remarks"))
     if top["schema"] != 1:
         raise r.fail(top.key_lines["schema"], f"不支持的 schema「{top['schema']}」（支持 1）")
     document = r.mapping(top["document"], "document",
@@ -426,8 +428,9 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
         if f.applies not in APPLIES:
             raise r.fail(node.key_lines["applies"], f"字段 {f.key} 的 applies「{f.applies}」未知（允许：public_service）")
     submission = _read_submission(r, top["submission"]) if "submission" in top else None
+    remarks = tuple(_text(x) for x in r.seq(top, "remarks")) if "remarks" in top else ()
     return Rubric(path, dict(document), units, tuple(fields), switches, weights, dict(totals), tuple(items),
-                  submission)
+                  submission, remarks)
 
 
 def _read_evidence(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch], keys: set[str]) -> Evidence:

@@ -83,7 +83,8 @@ def test_values_only_copy_has_no_formula_and_no_error_value(exported):
                  if c.data_type in ("f", "e") or (isinstance(c.value, str) and c.value in office.ERROR_CODES)]
     assert offending == []
     assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES,
-                             *[form_sheet_name(u) for u in LAY.units], L.SUMMARY, L.CHECK]
+                             *[form_sheet_name(u) for u in LAY.units], L.RESULT, L.SUMMARY, L.RETURNS, L.EVIDENCE,
+                             L.CHECK]
 
 
 def test_summary_holds_the_engines_numbers(exported, scored):
@@ -180,7 +181,8 @@ def test_recompute_on_the_copy_puts_the_formulas_back(exported, scored, tmp_path
     book = OpenpyxlBook(Path(copy))
     outcome = recompute(book)
     assert outcome.ok
-    assert book.formula_at(L.SUMMARY, L.FIRST_ROW, LAY.summary_columns["total"]).startswith("=MAX(")
+    assert book.formula_at(L.SUMMARY, L.FIRST_ROW, LAY.summary_columns["total"]).startswith('=IF(')
+    assert "MAX(0," in book.formula_at(L.SUMMARY, L.FIRST_ROW, LAY.summary_columns["total"])
     assert "HS_" in book.formula_at(L.SCORES, L.FIRST_ROW, LAY.score_columns["1.1"])
     assert [u.total for u in outcome.result.units] == [u.total for u in scored[1].units]
 
@@ -336,6 +338,20 @@ def test_pdf_has_every_form_and_the_summary_on_a4_landscape(exported_pdf, pdf_te
 
 
 @pytest.mark.soffice
+def test_the_first_page_is_the_result_a_leader_signs(pdf_text, scored):
+    # issue 12: '2020年度县（市）区社会信用体系建设工作考核评价结果' on one page, the issuer and the date below
+    _, result = scored
+    first = pdf_text[0]
+    assert "2020年度县（市）区社会信用体系建设工作考核评价结果" in first
+    assert RUBRIC.document["issuer"] in first and re.search(r"\d{4}年\d{1,2}月\d{1,2}日", first)
+    for u in result.units:
+        assert u.unit in first and f"{u.final:.2f}" in first, u.unit
+    assert "2020年度县（市）区社会信用体系建设工作考核评价结果" not in pdf_text[1]  # one page
+    ranked = sorted(result.units, key=lambda u: u.final_rank)
+    assert [first.index(u.unit) for u in ranked] == sorted(first.index(u.unit) for u in ranked)
+
+
+@pytest.mark.soffice
 def test_each_form_page_carries_its_unit_and_its_review_scores(pdf_text, scored):
     _, result = scored
     seen_pages: set[int] = set()
@@ -354,7 +370,7 @@ def test_each_form_page_carries_its_unit_and_its_review_scores(pdf_text, scored)
             assert (f"{score:.2f}" if score is not None else "不参加考核") in text, (u.unit, rule_id)
         assert f"{u.bonus:.2f}" in text and f"{u.deduction:.2f}" in text
         assert RUBRIC.document["attachment"] in text
-    summary = [i for i, text in enumerate(pdf_text) if i not in seen_pages]
+    summary = [i for i, text in enumerate(pdf_text) if i not in seen_pages and i > 0]  # page 1: 考核评价结果
     assert summary, "no 汇总 page"
     text = "\n".join(pdf_text[i] for i in summary)
     assert "汇总" in text

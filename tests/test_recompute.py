@@ -96,6 +96,12 @@ def test_recompute_writes_review_scores_into_each_form_and_the_summary(scored):
         assert form.cell(lay.form_rows["5"], 9).value == unit["bonus"]
         assert form.cell(lay.form_rows["6"], 9).value == unit["deduction"]
         assert form.cell(lay.form_total_rows["total"], 9).value == unit["total"]
+        # 计分依据 beside each score: the engine's own explanation (issue 12), printed with the form
+        for rule in rubric.rules:
+            assert form.cell(lay.form_rows[rule.id], L.FORM_EXTRA_COLUMN).value == unit["why"][rule.id]
+        assert form.cell(L.FORM_HEADER_ROW, L.FORM_EXTRA_COLUMN).value == "计分依据"
+        assert form.print_area[0].endswith(f"$J${lay.form_stamp_row}") if isinstance(form.print_area, list) \
+            else form.print_area.endswith(f"$J${lay.form_stamp_row}")
         summary = wb[L.SUMMARY]
         row = lay.unit_row(i)
         assert summary.cell(row, 1).value == unit["unit"]
@@ -196,6 +202,12 @@ def test_changing_a_switch_in_settings_rewrites_the_formulas_and_rescores(scored
     assert "A3=literal_10" in signature
     formula = out[L.SCORES].cell(L.FIRST_ROW, lay.score_columns["1.2.5"]).value
     assert isinstance(formula, ArrayFormula) and "HS_RATESCORE" in formula.text and ",10,TRUE" in formula.text
+    # the printed forms say the option now in force, and no longer call it the default (issue 12)
+    form = out[L.form_sheet_name("大冶市")]
+    assert form.cell(lay.form_rows["1.2.5"], L.FORM_COLUMNS["scoring"]).value.endswith(f"〔口径 A3 {option.short}〕")
+    note = form.cell(lay.form_note_row, 1).value
+    assert f"口径 A3 {rubric.switches['A3'].title}：{option.label}（非默认）" in note
+    assert "口径 A7" in note and "（默认）" in note and "备注：1. 考评方式为查看系统" in note
 
 
 def test_demo_writes_the_scored_sample_and_prints_the_ranking(tmp_path):

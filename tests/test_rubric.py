@@ -57,6 +57,7 @@ def _all_quotes() -> list[tuple[str, str]]:
               ("submission contact", sub.contact), ("submission phone", sub.phone)]
     found += [(f"submission document {d.key}", d.quote) for d in sub.documents]
     found += [(f"submission guidance {n}", g) for n, g in enumerate(sub.guidance)]
+    found += [(f"remark {n}", text) for n, text in enumerate(RUBRIC.remarks, 1)]
     return found
 
 
@@ -89,7 +90,9 @@ def test_the_quote_check_can_fail():
 
 def test_shipped_notice_equals_the_shared_source_byte_for_byte():
     if not SHARED_NOTICE.exists():
-        pytest.skip(f"no shared source at {SHARED_NOTICE} (installed package): nothing to compare against")
+        # named relative to the repository: a skip message shows no path of the machine it ran on
+        pytest.skip("no ../shared/source/rubric-2020-notice.txt beside the repository (installed package): "
+                    "nothing to compare against")
     assert SHIPPED_NOTICE.read_bytes() == SHARED_NOTICE.read_bytes()
 
 

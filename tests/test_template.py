@@ -152,8 +152,8 @@ def test_snapshot_notices_changes(wb, fresh_path):
 
 # --------------------------------------------------------------------------------------- sheets
 def test_sheet_names_and_order(wb):
-    assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, *FORMS, L.SUMMARY, L.RETURNS,
-                             L.EVIDENCE, L.CHECK]
+    assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, *FORMS, L.RESULT, L.SUMMARY,
+                             L.RETURNS, L.EVIDENCE, L.CHECK]
     assert FORMS[0] == "考评表-大冶市"
     assert all(len(name) <= 31 for name in wb.sheetnames)
 
@@ -389,7 +389,16 @@ def test_form_is_the_official_table(wb, form):
             assert ws.cell(top, F["points"]).value == points_label(ind)
             assert ws.cell(top, F["content"]).value == ind.content
             assert ws.cell(top, F["method"]).value == ind.method
-            texts = [ws.cell(r, F["scoring"]).value for r in rows]
+            shown = [ws.cell(r, F["scoring"]).value for r in rows]
+            # each row ends with the options its score depends on, named as chosen: 〔口径 A3 乘以20（分值）〕
+            texts = [re.sub(r"〔口径 [^〕]*〕$", "", t) for t in shown]
+            if ind.id in ("3.1", "3.2"):  # A7 regrouped (the default): the sentences that actually score the row
+                media = RUBRIC.rule("3.1").parts[1].text
+                if ind.id == "3.1":
+                    assert texts == [f"{ind.scoring} {media}"] and "A7 重新归行" in shown[0]
+                else:
+                    assert texts == ["开展信用培训：由复核人员据佐证资料评分（0～3分）"] and media not in shown[0]
+                continue
             if len(rows) == 1:
                 assert texts == [ind.scoring]
             else:
@@ -405,6 +414,7 @@ def test_form_is_the_official_table(wb, form):
                 assert ws.cell(row, F["self"]).style == INPUT_STYLE
                 assert ws.cell(row, F["review"]).value is None
                 assert ws.cell(row, F["review"]).protection.locked
+    assert ws.cell(LAY.form_rows["1.2.5"], F["scoring"]).value.endswith("〔口径 A3 乘以20（分值）〕")
     # the cells named in the brief, spelled out
     r12 = [LAY.form_rows[f"1.2.{i}"] for i in range(1, 7)]
     assert {f"C{r12[0]}:C{r12[-1]}", f"D{r12[0]}:D{r12[-1]}", f"E{r12[0]}:E{r12[-1]}", f"G{r12[0]}:G{r12[-1]}"} <= merges

@@ -48,6 +48,10 @@ def fill_book(book: Book, rows: list[dict], problems: list[Problem] | None = Non
             found.append(Problem(WARNING, unit, "unit", "单位名称", unit, "数据文件中没有该单位，模板中它的数据未改动"))
 
     targets = {placed[n]: unit for n, unit in enumerate(units)}
+    if lay.handout:  # 综合评定 is the city's: a 填报版 has no place for it, and says so rather than drop it
+        found += [Problem(WARNING, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
+                          "填报版不含综合评定调整（由市信用办确定），未写入") for unit in units
+                  if unit.adjustment or unit.adjustment_reason]
     for i, unit in targets.items():
         _write_unit(book, lay, i, unit)
     _write_concealment(book, lay, targets)

@@ -23,6 +23,7 @@ LAYOUT_VERSION = "1"
 GUIDE, SETTINGS, DATA, CONCEALMENT, SCORES, SUMMARY, CHECK = (
     "说明", "设置", "数据录入", "瞒报率明细", "计分", "汇总", "校验结果")
 HANDOUT_GUIDE, SUBMISSION, EVIDENCE, RETURNS = "填报说明", "报送信息", "佐证资料", "报送情况"
+RESULT = "考核评价结果"
 FORM_PREFIX = "考评表-"
 
 FIRST_ROW = 5  # first unit row on 数据录入, 计分, 汇总, 设置 (headers above)
@@ -56,6 +57,9 @@ CONCEALMENT_COLUMNS = {"unit": 1, "department": 2, "rate": 3}  # 瞒报率明细
 FORM_HEADER_ROW = 3  # 考评表: rows 1 title, 2 填报单位, 3 column headers, then Layout.form_rows
 FORM_COLUMNS = {"number": 1, "item": 2, "indicator": 3, "points": 4, "content": 5, "scoring": 6, "method": 7,
                 "self": 8, "review": 9}
+# beside the official table: the master's 计分依据 (how each review score came about, written by recompute);
+# a 填报版's scores from the unit's own data (按填报数据测算)
+FORM_EXTRA_COLUMN = 10
 RANKED_BY_CITY = "由市信用办排名复核"  # a 填报版's reference score of a rule ranked among the units
 NOT_ASSESSED = "不参加考核"
 CHECK_STATUS_CELL = "A2"  # 校验结果: 「尚未重算」 until recompute writes its status
@@ -250,6 +254,20 @@ class Layout:
             headers["doc:" + doc.key] = doc.label
         headers["source"] = "来源文件"
         return {key: (n, text) for n, (key, text) in enumerate(headers.items(), start=1)}
+
+    def result_columns(self) -> dict[str, tuple[int, str]]:
+        """考核评价结果: key -> (column, header); the keys are 汇总's (the same numbers, one page)."""
+        headers = {"final_rank": "名次", "unit": "单位", "base_scaled": "基础分（折算后）", "bonus": "加分",
+                   "deduction": "扣分", "total": "复核得分", "adjustment": "综合评定调整",
+                   "adjustment_reason": "调整理由", "final": "最终得分"}
+        for w in self.rubric.weights:
+            headers["weight:" + w.name] = f"{w.name}贡献分（权重见设置）"
+        return {key: (n, text) for n, (key, text) in enumerate(headers.items(), start=1)}
+
+    @property
+    def result_sign_rows(self) -> tuple[int, int]:
+        """考核评价结果: the issuer's row and the date's row, below the units (a blank row between)."""
+        return self.last_row + 3, self.last_row + 4
 
     @property
     def evidence_last_row(self) -> int:

@@ -325,7 +325,7 @@ def _compare_form(book: Book, master: Book, lay: Layout, unit: str, name: str) -
     sheet, master_sheet = form_sheet_name(unit), form_sheet_name(name)
     mine, theirs = book.read(sheet), master.read(master_sheet)
     cells = [(L.FORM_HEADER_ROW, c) for c in L.FORM_COLUMNS.values()]
-    cells += [(r, L.FORM_COLUMNS["scoring"]) for r in lay.form_rows.values()]
+    cells += [(r, L.FORM_COLUMNS["points"]) for r in lay.form_rows.values()]  # 评分办法 names the options in force
     cells += [(r, 1) for r in lay.form_total_rows.values()]
     for row, col in cells:
         if mine.get(row, col) != theirs.get(row, col):

@@ -579,6 +579,8 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
 
     stamp = _stamp(book, inp, now)
     book.write(L.SUMMARY, *_coords(lay.summary_stamp_cell), [[stamp]])
+    if L.RESULT in book.sheet_names:
+        _write_result(book, lay, result, stamp)
     for u in units:
         _write_form(book, lay, rubric, u, stamp)
     if L.RETURNS in book.sheet_names and inp.returns is not None:
@@ -589,6 +591,29 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
         lay.units.index(p.unit), p.field)) if p.unit in lay.units else p for p in result.problems]
     write_check_sheet(book, problems, now)
     return stamp
+
+
+def _write_result(book: Book, lay: Layout, result: Result, stamp: str) -> None:
+    """考核评价结果: the units in the order of the final ranking, and the date of the review."""
+    cols = lay.result_columns()
+    order = sorted(result.units, key=lambda u: (u.final_rank, lay.units.index(u.unit)))
+
+    def value(u, key: str) -> object:
+        if key == "unit":
+            return u.unit
+        if key == "final_rank":
+            return u.final_rank
+        if key == "adjustment_reason":
+            return u.adjustment_reason or None
+        if key.startswith("weight:"):
+            return _f(u.weighted[key.split(":", 1)[1]])
+        return _f(getattr(u, key))
+
+    keys = [k for k, _ in sorted(cols.items(), key=lambda kv: kv[1][0])]
+    book.write(L.RESULT, L.FIRST_ROW, 1, [[value(u, k) for k in keys] for u in order])
+    when = parse_stamp(stamp)["recomputed_at"][:10] if parse_stamp(stamp) else ""
+    y, m, d = (int(x) for x in when.split("-")) if when else (0, 0, 0)
+    book.write(L.RESULT, lay.result_sign_rows[1], 1, [[f"{y}年{m}月{d}日" if when else None]])
 
 
 def _stamp(book: Book, inp: Inputs, now: dt.datetime | None) -> str:
@@ -603,18 +628,21 @@ def _stamp(book: Book, inp: Inputs, now: dt.datetime | None) -> str:
 
 
 def _write_form(book: Book, lay: Layout, rubric: Rubric, u, stamp: str) -> None:
+    """复核得分 and, beside it, 计分依据 (how each score came about) — one block per 考评表."""
     sheet = form_sheet_name(u.unit)
-    values = []
+    block = []
     for rule in rubric.rules:
         if rule.role == "bonus":
-            values.append(_f(u.bonus))
+            value = _f(u.bonus)
         elif rule.role == "deduction":
-            values.append(_f(u.deduction))
+            value = _f(u.deduction)
         else:
             score = u.rules[rule.id]
-            values.append(L.NOT_ASSESSED if score is None else _f(score))
-    values += [_f(u.base), _f(u.base_scaled), _f(u.total)]
-    book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], [[v] for v in values])
+            value = L.NOT_ASSESSED if score is None else _f(score)
+        block.append([value, u.why.get(rule.id) or None])
+    block += [[_f(u.base), None], [_f(u.base_scaled), None], [_f(u.total), u.why_total or None]]
+    width = 2 if L.FORM_EXTRA_COLUMN == L.FORM_COLUMNS["review"] + 1 else 1
+    book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], [r[:width] for r in block])
     stamp_row = getattr(lay, "form_stamp_row", None)
     if stamp_row:
         book.write(sheet, stamp_row, 1, [[stamp]])
@@ -641,11 +669,18 @@ def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
         for key, c in lay.derived_columns.items():
             book.write_formulas(L.DATA, r, c, [[derived[key]]])
     book.write(L.SUMMARY, L.HEADER_ROW, lay.summary_columns["difference"], [[L.difference_header(choices)]])
-    for i, unit in enumerate(lay.units):  # the self totals follow A5 (折算) and A9 (rounding)
+    from .sheets.form import form_note, scoring_texts
+
+    texts, note = scoring_texts(lay.rubric, choices), form_note(lay.rubric, lay, choices)
+    rule_ids = [r.id for r in lay.rubric.rules]
+    for i, unit in enumerate(lay.units):  # the forms say which options they were scored by; self totals follow A5, A9
+        sheet = form_sheet_name(unit)
         rows = [lay.form_total_rows[k] for k in ("base", "base_scaled", "total")]
         formulas = lay.form_self_formulas(i, choices)
-        book.write_formulas(form_sheet_name(unit), min(rows), L.FORM_COLUMNS["self"],
+        book.write_formulas(sheet, min(rows), L.FORM_COLUMNS["self"],
                             [[formulas[k]] for k in ("base", "base_scaled", "total")])
+        book.write(sheet, lay.form_rows[rule_ids[0]], L.FORM_COLUMNS["scoring"], [[texts[r]] for r in rule_ids])
+        book.write(sheet, lay.form_note_row, 1, [[note]])
     book.write(L.SCORES, row, col, [[signature]])
 
 

@@ -19,8 +19,8 @@ from ..rubric import Rubric, load_rubric
 from . import layout as L
 from .atomic import save_workbook_atomic
 from .layout import Layout
-from .sheets import (check, concealment, data, evidence, form, guide, handout_guide, returns, scores, settings, style,
-                     submission, summary)
+from .sheets import (check, concealment, data, evidence, form, guide, handout_guide, result, returns, scores,
+                     settings, style, submission, summary)
 from .sheets.context import SheetContext
 # re-exported: the names tests and other modules know the template by
 from .sheets.data import data_header  # noqa: F401
@@ -89,7 +89,7 @@ def _compose(ctx: SheetContext, parts) -> Workbook:
 def _compose_master(ctx: SheetContext) -> Workbook:
     forms = [lambda c, unit=unit: form.build(c, unit) for unit in ctx.lay.units]
     return _compose(ctx, [guide.build, settings.build, data.build, concealment.build, scores.build, *forms,
-                          summary.build, returns.build, evidence.build, check.build])
+                          result.build, summary.build, returns.build, evidence.build, check.build])
 
 
 def _units(rubric: Rubric, units: Sequence[str] | None,

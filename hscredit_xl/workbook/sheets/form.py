@@ -8,6 +8,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ...engine import Switches
 from ...rubric import Indicator, Item
 from .. import layout as L
 from . import style as st
@@ -79,6 +80,7 @@ def build(ctx: SheetContext, unit: str) -> None:
         st.header(ws, L.FORM_HEADER_ROW, F[key], text)
 
     body = Font(name=st.FONT_NAME, size=10)
+    texts = scoring_texts(rubric, ctx.choices)
     self_groups: dict[tuple[str, str], list[str]] = {}
     for item in rubric.items:
         item_rows = [lay.form_rows[r.id] for ind in item.indicators for r in ind.rules]
@@ -90,9 +92,9 @@ def build(ctx: SheetContext, unit: str) -> None:
             st.merged(ws, rows, F["points"], points_label(ind), body, st.WRAP_CENTER)
             st.merged(ws, rows, F["content"], ind.content, body, st.WRAP_LEFT)
             st.merged(ws, rows, F["method"], _for_unit(ctx, index, ind.method), body, st.WRAP_LEFT)
-            for rule, text in zip(ind.rules, scoring_segments(ind)):
+            for rule in ind.rules:
                 row = lay.form_rows[rule.id]
-                c = st.put(ws, row, F["scoring"], text, align=st.WRAP_LEFT)
+                c = st.put(ws, row, F["scoring"], texts[rule.id], align=st.WRAP_LEFT)
                 c.font = body
                 st.computed(ws, row, F["review"], "0.00")
                 if lay.self_applies(index, rule, ctx.choices) == "FALSE":  # a 填报版 of a unit not scored on it
@@ -117,6 +119,8 @@ def build(ctx: SheetContext, unit: str) -> None:
         st.computed(ws, row, F["review"], "0.00")
     if lay.handout:
         _reference_column(ctx, ws, index)
+    else:
+        _why_column(ctx, ws)
 
     # borders over the whole table, merged cells included, so the printout shows every line
     last_row = max(lay.form_total_rows.values())
@@ -124,15 +128,16 @@ def build(ctx: SheetContext, unit: str) -> None:
         for c in row:
             c.border = st.BORDER
 
-    note = st.put(ws, lay.form_note_row, 1, _form_note(ctx), wrap=True, align=st.WRAP_TOP)
+    printed = last_col if lay.handout else L.FORM_EXTRA_COLUMN  # the master prints 计分依据 with the table
+    note = st.put(ws, lay.form_note_row, 1, form_note(rubric, lay, ctx.choices), wrap=True, align=st.WRAP_TOP)
     note.font = Font(name=st.FONT_NAME, size=9, color=st.NOTE_TEXT)
-    ws.merge_cells(start_row=lay.form_note_row, start_column=1, end_row=lay.form_note_row, end_column=last_col)
+    ws.merge_cells(start_row=lay.form_note_row, start_column=1, end_row=lay.form_note_row, end_column=printed)
     ws[lay.form_stamp_cell].font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
-    ws.merge_cells(start_row=lay.form_stamp_row, start_column=1, end_row=lay.form_stamp_row, end_column=last_col)
+    ws.merge_cells(start_row=lay.form_stamp_row, start_column=1, end_row=lay.form_stamp_row, end_column=printed)
 
     ws.sheet_view.showGridLines = False
     ws.print_title_rows = f"1:{L.FORM_HEADER_ROW}"
-    ws.print_area = f"A1:{col_letter(last_col)}{lay.form_stamp_row}"
+    ws.print_area = f"A1:{col_letter(printed)}{lay.form_stamp_row}"
     st.landscape(ws)
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
@@ -158,31 +163,88 @@ def _base_items_text(ctx: SheetContext) -> str:
     return f"第{numbers[0]}～{numbers[-1]}项" if len(numbers) > 1 else f"第{numbers[0]}项"
 
 
-def _form_note(ctx: SheetContext) -> str:
-    lines = ["说明："]
-    if "A3" in ctx.rubric.switches:
-        lines.append("1. 1.2.5 原文“总分20分”而公式为“（1-瞒报率）*10”，默认按分值20分计（得分＝（1－瞒报率）×20），"
-                     f"可在「{L.SETTINGS}」表口径 A3 改选。")
-    if "A7" in ctx.rubric.switches:
-        lines.append(f"{len(lines)}. 原文第3项各行错位，默认重新归行：媒体宣传报道（3分）计入3.1（2＋3＝5分）；"
-                     f"3.2 由复核人员据佐证资料评分（0～3分）。见「{L.SETTINGS}」表口径 A7。")
-    if "A5" in ctx.rubric.switches:
-        lines.append(f"{len(lines)}. 1.3 只考核参加该项考核的单位；其他单位按「{L.SETTINGS}」表口径 A5 处理"
-                     "（默认基础分按适用满分折算到100分）。")
-    lines.append(f"{len(lines)}. 自评小计和自评总分由公式按各条自评得分计算（加分后不超过"
-                 f"{st.fmt(Decimal(ctx.rubric.totals['cap']))}分，再扣减）。")
-    if ctx.lay.handout:
+def _switch_refs(node) -> list[str]:
+    """The switches a part's parameters or value read ({switch: A3} anywhere in them)."""
+    if isinstance(node, dict):
+        if set(node) == {"switch"}:
+            return [node["switch"]]
+        return [sid for v in node.values() for sid in _switch_refs(v)]
+    if isinstance(node, list):
+        return [sid for v in node for sid in _switch_refs(v)]
+    return []
+
+
+def scoring_texts(rubric, choices: dict[str, str]) -> dict[str, str]:
+    """The 评分办法 a form prints per rule, for the options in force: the official text; where an option moves a
+    sentence to another rule (A7) the sentences that actually score this one; then, in 〔〕, every option this
+    rule's score depends on, named as chosen — a stamped form says what was applied."""
+    switches = Switches(rubric, choices)
+    out = {}
+    for ind in rubric.indicators:
+        for rule, segment in zip(ind.rules, scoring_segments(ind)):
+            active = [p for p in rule.parts if switches.active(p)]
+            moved = [p for p in active if p.when]
+            if moved:
+                pieces = [segment] if any(not p.when for p in active) else []
+                for p in moved:
+                    if p.kind == "manual":
+                        lo, hi = (st.fmt(switches.resolve(p.params)[k]) for k in ("min", "max"))
+                        pieces.append(f"{rule.text}：由复核人员据佐证资料评分（{lo}～{hi}分）")
+                    else:
+                        pieces.append(p.text)
+                text = " ".join(x for x in pieces if x)
+            else:
+                text = segment
+            sids = list(dict.fromkeys(sid for p in active for sid in [*p.when, *_switch_refs(p.params),
+                                                                      *_switch_refs(p.value)]
+                                      if rubric.switches[sid].on_form))
+            if sids:
+                tags = "；".join(f"{sid} {rubric.switches[sid].options[choices[sid]].short}" for sid in sids)
+                text += f"〔口径 {tags}〕"
+            out[rule.id] = text
+    return out
+
+
+def form_note(rubric, lay, choices: dict[str, str]) -> str:
+    """The note under a 考评表: the options in force (默认 only where it is the default), how the self total is
+    summed, who writes 复核得分, and the official 备注."""
+    where = "市信用办选定" if lay.handout else f"见「{L.SETTINGS}」表"
+    lines = [f"说明：〔口径 …〕为该条计分所依据的口径（{where}）。"]
+    for sid, sw in rubric.switches.items():
+        if not sw.on_form:
+            continue
+        chosen = sw.options[choices[sid]]
+        state = "默认" if choices[sid] == sw.default else "非默认"
+        lines.append(f"{len(lines)}. 口径 {sid} {sw.title}：{chosen.label}（{state}）。")
+    cap = st.fmt(Decimal(rubric.totals["cap"]))
+    lines.append(f"{len(lines)}. 自评小计和自评总分由公式按各条自评得分计算（加分后不超过{cap}分，再扣减）。")
+    if lay.handout:
         lines.append(f"{len(lines)}. 复核得分由市信用办填写。右侧「按填报数据测算」一列按本单位填报的数据计算，仅供自评参考；"
                      "按各单位排名计分的规则须由市信用办排名后复核。")
     else:
         lines.append(f"{len(lines)}. 复核得分由一键重算写入，请勿手工填写。")
+    if rubric.remarks:
+        lines.append("备注：" + " ".join(rubric.remarks))
     return "\n".join(lines)
+
+
+def _why_column(ctx: SheetContext, ws) -> None:
+    """Beside the official table, printed with it: how each review score came about (recompute writes it)."""
+    lay = ctx.lay
+    col = L.FORM_EXTRA_COLUMN
+    st.header(ws, L.FORM_HEADER_ROW, col, "计分依据")
+    ws.column_dimensions[col_letter(col)].width = 40
+    small = Font(name=st.FONT_NAME, size=8)
+    for row in list(lay.form_rows.values()) + list(lay.form_total_rows.values()):
+        c = st.computed(ws, row, col)
+        c.font = small
+        c.alignment = st.WRAP_LEFT
 
 
 def _reference_column(ctx: SheetContext, ws, index: int) -> None:
     """Beside the official table (not printed): the scores the unit's own data gives, by native formulas."""
     lay = ctx.lay
-    col = max(L.FORM_COLUMNS.values()) + 1
+    col = L.FORM_EXTRA_COLUMN
     st.header(ws, L.FORM_HEADER_ROW, col, "按填报数据测算（参考）")
     ws.column_dimensions[col_letter(col)].width = 14
     for rule_id, formula in lay.reference_formulas(index, ctx.choices).items():

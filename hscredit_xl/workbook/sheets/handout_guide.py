@@ -44,7 +44,7 @@ def build(ctx: SheetContext) -> None:
         ("text", f"工具版本：hscredit-xl {__version__}；细则数据版本：{rubric.version}。请勿增删行列或改动工作表名称，"
                  "以便市信用办合并。"),
     ]
-    ws.column_dimensions["A"].width = 90
+    ws.column_dimensions["A"].width = 78  # fits A4 portrait unscaled, as 说明 does
     for row, (kind, text) in enumerate(lines, 1):
         c = st.put(ws, row, 1, text, wrap=kind != "title")
         if kind == "title":
