@@ -22,7 +22,6 @@ import json
 import random
 import re
 import shutil
-import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -619,8 +618,8 @@ CATALOGUE: list[Case] = [
     Case("csv-long-text", "a reason longer than a cell holds", "csv",
          lambda h, rows: next(r for r in rows if r["unit"] == "阳新县").update(adjustment="-1", adjustment_reason="长" * 40_000),
          ("阳新县", "adjustment_reason", "40,000 个字符", "32,767")),
-    Case("csv-minus-inf", "-inf as a self score", "csv", csv_set("大冶市", "self_total", "-inf"),
-         ("大冶市", "self_total", "「-inf」", "有限数值")),
+    Case("csv-minus-inf", "-inf as a self score", "csv", csv_set("大冶市", "self_1.2.3", "-inf"),
+         ("大冶市", "self_1.2.3", "「-inf」", "有限数值")),
 
     # ---------------------------------------------------------------------------------- typed cells (recompute)
     Case("cell-text-in-number", "text in a number cell", "cell", cell_set(data_ref("黄石港区", "objections"), "很多"),
@@ -975,9 +974,7 @@ def test_unsafe_or_broken_file(case: Case, books, tmp_path, capsys, monkeypatch)
     bad = case.inject(books, tmp_path)
     master = Path(shutil.copy(books["template"], tmp_path / "master.xlsx"))
     before = folder_state(tmp_path)
-    start = time.monotonic()
-    code, out, err = cli(capsys, "recompute", bad)
-    assert time.monotonic() - start < 5, "refused, but not quickly"
+    code, out, err = cli(capsys, "recompute", bad)  # how fast: benchmarks/refusals.py, not a timed test
     assert_error(case, code, out, err)
     code, out, err = cli(capsys, "merge", master, bad)
     assert_error(case, code, out, err)
@@ -1043,10 +1040,8 @@ def test_defusedxml_alone_refuses_an_entity_bomb(books, tmp_path, monkeypatch):
     assert openpyxl.xml.DEFUSEDXML, "openpyxl must parse through defusedxml"
     bomb = entity_bomb(books, tmp_path)
     monkeypatch.setattr(safety, "_DECLARATION", re.compile(rb"(?!)"))  # a pattern that never matches
-    start = time.monotonic()
     with pytest.raises(safety.InputProblems) as exc:
         safety.open_untrusted(bomb)
-    assert time.monotonic() - start < 5
     (problem,) = exc.value.problems
     assert "不安全的 XML" in problem.message() and "EntitiesForbidden" in problem.message()
 
@@ -1197,9 +1192,9 @@ def refused_by_merge(capsys, books, tmp_path, unit_path: Path, fragments) -> Non
 
 
 @pytest.mark.parametrize("limit, value, make, fragments", [
-    ("MAX_SHEET_CELLS", 1_000, lambda h, src, dst: h.add_unread_sheet(src, dst, 50, 30),
-     ("工作表「附加」", "超过 1,000 个单元格", "未读取")),
-    ("MAX_CELLS", 5_000, lambda h, src, dst: h.add_unread_sheet(src, dst, 100, 60), ("工作簿含有超过 5,000 个单元格",)),
+    ("MAX_SHEET_CELLS", 2_000, lambda h, src, dst: h.add_unread_sheet(src, dst, 50, 60),
+     ("工作表「附加」", "超过 2,000 个单元格", "未读取")),
+    ("MAX_CELLS", 8_000, lambda h, src, dst: h.add_unread_sheet(src, dst, 100, 60), ("工作簿含有超过 8,000 个单元格",)),
     ("MAX_SHARED_STRINGS", 1_000, lambda h, src, dst: h.add_shared_strings(src, dst, 1_001), ("超过 1,000 个共享字符串",)),
     ("MAX_SHEET_MERGES", 20, lambda h, src, dst: h.add_unread_sheet(src, dst, 30, 2, merges=21),
      ("工作表「附加」", "超过 20 个合并单元格区域")),
@@ -1207,8 +1202,9 @@ def refused_by_merge(capsys, books, tmp_path, unit_path: Path, fragments) -> Non
 ], ids=["cells-in-a-sheet", "cells-in-all", "shared-strings", "merged-ranges", "tags"])
 def test_a_file_over_a_limit_is_refused_before_anything_is_parsed(limit, value, make, fragments, books, tmp_path,
                                                                   capsys, monkeypatch, openpyxl_loads):
-    """The limits are lowered so the files stay small; benchmarks/refusals.py refuses the full-size ones (4 M cells,
-    3 M shared strings) and records how fast."""
+    """The limits are lowered so the files stay small (the master, a 6-unit template, stays under them: 3,857
+    cells, 1,007 in its biggest sheet, 17 merged ranges in a sheet); benchmarks/refusals.py refuses the
+    full-size ones (4 M cells, 3 M shared strings) and records how fast."""
     unit = make(hostile(), books["阳新县"], tmp_path / "unit.xlsx")
     monkeypatch.setattr(safety, limit, value)
     refused_by_merge(capsys, books, tmp_path, unit, fragments)
