@@ -5,8 +5,10 @@
 Builds the scored sample (template + the six units' sample data + recompute), exports it with the PDF
 (LibreOffice headless, as `hscredit-xl export --pdf` does) and renders pages to PNG with poppler's pdftoppm:
 
+* docs/screenshot-result.png  — the first page: 考核评价结果, the result a leader signs
 * docs/screenshot-form.png    — the first page of the unit's 考评表
 * docs/screenshot-summary.png — the 汇总 page
+* docs/screenshot-handout.png — the unit's 填报版 考评表, filled with its sample row, as LibreOffice prints it
 
 Needs LibreOffice (soffice), a CJK font (Debian: fonts-noto-cjk) and poppler-utils. The images are what
 the PDF shows; look at them after regenerating (Chinese must read as Chinese, the tables must not be cut).
@@ -23,8 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hscredit_xl.export import export  # noqa: E402
-from hscredit_xl.office import pdf_text, render_pages  # noqa: E402
-from hscredit_xl.workbook.demo import build_scored_sample  # noqa: E402
+from hscredit_xl.cli import main as cli  # noqa: E402
+from hscredit_xl.office import pdf_text, render_pages, to_pdf  # noqa: E402
+from hscredit_xl.workbook.demo import build_scored_sample, sample_path  # noqa: E402
+from hscredit_xl.workbook.handout import write_handouts  # noqa: E402
 
 MAX_BYTES = 400 * 1024
 
@@ -51,14 +55,38 @@ def main(argv: list[str] | None = None) -> int:
         _, pdf = export(workbook, work, pdf=True)
         form, summary = find_pages(pdf_text(pdf), args.unit)
         pages = render_pages(pdf, work / "pages", dpi=args.dpi)
+        handout = _handout_form_page(work, workbook, args.unit, args.dpi)
         args.docs.mkdir(parents=True, exist_ok=True)
-        for index, name in ((form, "screenshot-form.png"), (summary, "screenshot-summary.png")):
+        for page, name, index in ((pages[0], "screenshot-result.png", 0), (pages[form], "screenshot-form.png", form),
+                                  (pages[summary], "screenshot-summary.png", summary),
+                                  (handout, "screenshot-handout.png", 0)):
             target = args.docs / name
-            shutil.copyfile(pages[index], target)
+            shutil.copyfile(page, target)
             size = target.stat().st_size
             note = "" if size <= MAX_BYTES else f"（超过 {MAX_BYTES // 1024} KB，请降低 --dpi）"
             print(f"{target}：PDF 第 {index + 1} 页，{size // 1024} KB{note}")
     return 0
+
+
+def _handout_form_page(work: Path, master: Path, unit: str, dpi: int) -> Path:
+    """The unit's 填报版 filled with its sample row (as the unit would), printed by LibreOffice: its 考评表 page."""
+    import csv
+    import io
+
+    handout = next(p for p in write_handouts(master, work / "handouts") if unit in p.name)
+    reader = csv.DictReader(io.StringIO(sample_path().read_text(encoding="utf-8-sig"), newline=""))
+    row = next(r for r in reader if r["unit"] == unit)
+    row = {k: v for k, v in row.items() if not k.startswith("adjustment")}
+    data = work / "unit.csv"
+    with data.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+    if cli(["fill", str(handout), str(data)]) != 0:
+        raise SystemExit("填报版填入示例数据失败")
+    texts_pdf = to_pdf(handout, work / "handout.pdf")
+    index = next(i for i, t in enumerate(pdf_text(texts_pdf)) if f"填报单位：{unit}（盖章）" in t)
+    return render_pages(texts_pdf, work / "handout-pages", dpi=dpi)[index]
 
 
 if __name__ == "__main__":

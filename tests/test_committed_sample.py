@@ -1,12 +1,14 @@
 """workbook/hscredit_2020_sample.xlsx — the scored sample — is what the code makes today."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
 import pytest
 from test_template import _first_difference, snapshot
 
+from hscredit_xl.workbook import layout as L
 from hscredit_xl.workbook.demo import SCORED_NAME, build_scored_sample
 from hscredit_xl.workbook.recompute import STAMP_PREFIX
 
@@ -14,10 +16,11 @@ COMMITTED = Path(__file__).resolve().parent.parent / "workbook" / SCORED_NAME
 
 
 def without_stamps(snap: dict) -> dict:
-    """The recompute stamp carries the time of the run: everything else must be equal."""
+    """The recompute stamp carries the time of the run, 考核评价结果 its date: everything else must be equal."""
     for name in snap["sheets"]:
         cells = snap[name]["cells"]
-        for coordinate in [k for k, v in cells.items() if isinstance(v[0], str) and v[0].startswith(STAMP_PREFIX)]:
+        for coordinate in [k for k, v in cells.items() if isinstance(v[0], str) and (
+                v[0].startswith(STAMP_PREFIX) or (name == L.RESULT and re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", v[0])))]:
             del cells[coordinate]
     return snap
 
@@ -37,5 +40,5 @@ def test_committed_scored_sample_is_not_stale(fresh):
 
 def test_the_sample_is_scored_and_stamped(fresh):
     summary = fresh["汇总"]
-    assert summary["A2"].value.startswith(STAMP_PREFIX)
+    assert summary["B2"].value.startswith(STAMP_PREFIX) and summary["A2"].value is None
     assert summary["B5"].value is not None  # 1.1 of 大冶市 written by recompute

@@ -26,7 +26,7 @@ from hscredit_xl.workbook.demo import build_scored_sample, sample_path
 from hscredit_xl.workbook.fill import fill_book
 from hscredit_xl.workbook.layout import Layout, form_sheet_name
 from hscredit_xl.workbook.recompute import read_inputs, recompute
-from hscredit_xl.workbook.template import write_template
+from hscredit_xl.workbook.template import build_template, write_template
 
 export_module = importlib.import_module("hscredit_xl.export")  # the package also has a function `export`
 RUBRIC = load_rubric()
@@ -374,6 +374,8 @@ def test_each_form_page_carries_its_unit_and_its_review_scores(pdf_text, scored)
     assert summary, "no 汇总 page"
     text = "\n".join(pdf_text[i] for i in summary)
     assert "汇总" in text
+    # printed two pages wide: each page carries a whole title (column A repeats and holds only what fits it)
+    assert "各单位复核得分、名次与最终得分" in text and "汇总（续）：总分、名次、自评差值与最终得分" in text
     for u in result.units:
         assert u.unit in text and f"{u.final:.2f}" in text, u.unit
     assert "#NAME?" not in "".join(pdf_text)
@@ -465,3 +467,33 @@ def test_stale_temp_folders_are_removed_and_live_ones_kept(tmp_path, monkeypatch
     os.utime(other, (hours_ago, hours_ago))
     assert sorted(office.remove_stale_temp_dirs()) == sorted([old, dead])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+
+
+@pytest.mark.soffice
+@pytest.mark.parametrize("units,pages", [(40, 1), (90, 3)])
+def test_the_result_fits_one_page_up_to_40_units_and_repeats_its_header_beyond(tmp_path, soffice, poppler, units,
+                                                                                pages):
+    # issue 12: '考核评价结果 … fits one A4 page for any number of units up to 40, more pages beyond, header repeated'
+    names = [f"测试单位{n:02d}" for n in range(1, units + 1)]
+    wb = build_template(units=names)
+    lay = Layout.build(RUBRIC, names, [False] * units)
+    ws = wb[L.RESULT]
+    cols = lay.result_columns()
+    for i, name in enumerate(names):
+        for key, (col, _) in cols.items():
+            ws.cell(lay.unit_row(i), col).value = {"unit": name, "final_rank": i + 1,
+                                                   "adjustment_reason": None}.get(key, 88.5)
+    ws.cell(lay.result_sign_rows[1], 1).value = "2021年2月10日"
+    for other in [s for s in wb.sheetnames if s != L.RESULT]:
+        del wb[other]
+    path = tmp_path / "result.xlsx"
+    wb.save(path)
+    pdf = office.to_pdf(path, tmp_path / "result.pdf")
+    texts = office.pdf_text(pdf)
+    assert len(texts) == pages
+    for n, text in enumerate(texts):
+        assert "名次" in text and "最终得分" in text, f"page {n + 1} has no header"
+    assert "测试单位01" in texts[0] and f"测试单位{units:02d}" in texts[-1]
+    assert RUBRIC.document["issuer"] in texts[-1] and "2021年2月10日" in texts[-1]
+    for w, h in office.pdf_page_sizes(pdf):
+        assert (w, h) == pytest.approx(A4_LANDSCAPE, abs=1.0)

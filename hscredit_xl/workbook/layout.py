@@ -110,7 +110,8 @@ class Layout:
     score_signature_cell: str = "A3"
     # 汇总
     summary_columns: dict[str, int] = field(default_factory=dict)
-    summary_stamp_cell: str = "A2"
+    summary_stamp_cell: str = "B2"  # not in A, which repeats (and is cut) on 汇总's second printed page
+    legacy_stamp_cell: str = "A2"  # where workbooks of earlier versions carry it
     # 考评表
     form_rows: dict[str, int] = field(default_factory=dict)
     form_total_rows: dict[str, int] = field(default_factory=dict)

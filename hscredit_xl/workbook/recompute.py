@@ -127,15 +127,8 @@ def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
                       "请用 hscredit-xl new 生成新模板后重新填写")
     if inp.problems:
         return inp
-    guide = book.read(L.GUIDE)
-    expected = Layout.build(rubric).identity()
-    for key in ("template", "rubric", "layout"):
-        row, col = _coords(L.GUIDE_ID_CELLS[key])
-        found = guide.get(row, col)
-        if found != expected[key]:
-            inp.error("", _at(L.GUIDE, row, col), "模板标识", found,
-                      f"应为「{expected[key]}」：该文件不是本工具当前版本的模板（或细则版本不同）",
-                      "请用 hscredit-xl new 生成新模板后重新填写")
+    _check_identity(book.read(L.GUIDE), inp, L.GUIDE, Layout.build(rubric).identity(), "模板",
+                    "请用 hscredit-xl new 生成新模板后重新填写")
     if inp.problems:
         return inp
     units, flags = _read_settings_units(book, inp)
@@ -151,6 +144,16 @@ def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
     return inp
 
 
+def _check_identity(guide: Grid, inp: Inputs, sheet: str, expected: dict[str, str], what: str, hint: str) -> None:
+    """The identity cells (template, rubric, layout) say the file is ours and of this version."""
+    for key in ("template", "rubric", "layout"):
+        row, col = _coords(L.GUIDE_ID_CELLS[key])
+        found = guide.get(row, col)
+        if found != expected[key]:
+            inp.error("", _at(sheet, row, col), "模板标识", found,
+                      f"应为「{expected[key]}」：该文件不是本工具当前版本的{what}（或细则版本不同）", hint)
+
+
 def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
     """A unit's 填报版: its identity (填报说明's cells), its one unit and that unit's 1.3 flag."""
     for sheet in (L.HANDOUT_GUIDE, L.SUBMISSION, L.DATA, L.CONCEALMENT, L.EVIDENCE):
@@ -160,14 +163,8 @@ def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
     if inp.problems:
         return inp
     guide = book.read(L.HANDOUT_GUIDE)
-    expected = Layout.build(inp.rubric, ["-"], [False], handout=True).identity()
-    for key in ("template", "rubric", "layout"):
-        row, col = _coords(L.GUIDE_ID_CELLS[key])
-        found = guide.get(row, col)
-        if found != expected[key]:
-            inp.error("", _at(L.HANDOUT_GUIDE, row, col), "模板标识", found,
-                      f"应为「{expected[key]}」：该文件不是本工具当前版本的填报版（或细则版本不同）",
-                      "请用市信用办发的填报版重新填写")
+    _check_identity(guide, inp, L.HANDOUT_GUIDE, Layout.build(inp.rubric, ["-"], [False], handout=True).identity(),
+                    "填报版", "请用市信用办发的填报版重新填写")
     row, col = _coords(L.HANDOUT_ID_CELLS["unit"])
     unit = guide.get(row, col)
     if not isinstance(unit, str) or not unit.strip():
@@ -577,8 +574,12 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
                      ("adjustment_reason", lambda u: u.adjustment_reason or None)):
         book.write(L.SUMMARY, first, cols[key], [[get(u)] for u in units])
 
-    stamp = _stamp(book, inp, now)
+    summary = book.read(L.SUMMARY)
+    stamp = _stamp(inp, now, summary.get(*_coords(lay.summary_stamp_cell)))
     book.write(L.SUMMARY, *_coords(lay.summary_stamp_cell), [[stamp]])
+    legacy = summary.get(*_coords(lay.legacy_stamp_cell))
+    if isinstance(legacy, str) and legacy.startswith(STAMP_PREFIX):  # an earlier version's stamp: one stamp only
+        book.write(L.SUMMARY, *_coords(lay.legacy_stamp_cell), [[None]])
     if L.RESULT in book.sheet_names:
         _write_result(book, lay, result, stamp)
     for u in units:
@@ -616,11 +617,10 @@ def _write_result(book: Book, lay: Layout, result: Result, stamp: str) -> None:
     book.write(L.RESULT, lay.result_sign_rows[1], 1, [[f"{y}年{m}月{d}日" if when else None]])
 
 
-def _stamp(book: Book, inp: Inputs, now: dt.datetime | None) -> str:
+def _stamp(inp: Inputs, now: dt.datetime | None, previous: object) -> str:
     """Time, tool and rubric versions and the inputs' SHA-256; kept as it was when nothing changed."""
     doc = inp.rubric.document
     tail = f"；工具 hscredit-xl {__version__}；细则 {doc['number']}（版本 {inp.rubric.version}）；输入数据 SHA-256：{inp.digest}"
-    previous = book.read(L.SUMMARY).get(*_coords(inp.layout.summary_stamp_cell))
     if isinstance(previous, str) and previous.startswith(STAMP_PREFIX) and previous.endswith(tail):
         return previous
     moment = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")

@@ -21,6 +21,8 @@ def build(ctx: SheetContext) -> None:
         st.header(ws, L.CHECK_HEADER_ROW, col, headers[key])
         ws.column_dimensions[col_letter(col)].width = widths[key]
     ws.freeze_panes = f"A{L.CHECK_HEADER_ROW + 1}"
+    ws.print_title_rows = f"{L.CHECK_HEADER_ROW}:{L.CHECK_HEADER_ROW}"
+    st.landscape(ws)  # one page wide, the header on every page
     # not protected: recompute rewrites it and people sort and filter it
 
 

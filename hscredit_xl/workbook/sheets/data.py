@@ -47,7 +47,8 @@ def build(ctx: SheetContext) -> None:
     ws = ctx.wb.create_sheet(L.DATA)
     lay = ctx.lay
     ws.sheet_properties.tabColor = "FFC000"
-    st.title(ws, "数据录入：各单位考核数据（每个单位一行）")
+    st.title(ws, "数据录入")  # column A repeats on every printed page: what it holds must fit it
+    st.title_at(ws, 1, 2, "各单位考核数据（每个单位一行）")
     st.put(ws, L.DATA_RULE_ROW, 1, "细则编号", bold=True, border=st.BORDER, align=st.WRAP_CENTER)
     st.header(ws, L.DATA_HEADER_ROW, 1, "单位")
     key_font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
@@ -69,15 +70,18 @@ def build(ctx: SheetContext) -> None:
         dv = _data_validation(column)
         dv.add(st.col_range(column.col, L.FIRST_ROW, lay.last_row))
         ws.add_data_validation(dv)
-        width = 24 if column.kind == "reason" else 15
+        width = 30 if column.kind == "reason" else 12
         ws.column_dimensions[col_letter(column.col)].width = width
+        if column.kind == "reason":  # a long reason wraps in its cell instead of running off the page
+            for i in range(len(lay.units)):
+                ws.cell(lay.unit_row(i), column.col).alignment = st.WRAP_LEFT
 
     for key, col in lay.derived_columns.items():
         st.put(ws, L.DATA_RULE_ROW, col, "自动", border=st.BORDER, align=st.WRAP_CENTER)
         st.header(ws, L.DATA_HEADER_ROW, col, DERIVED_HEADERS[key])
         c = st.put(ws, L.DATA_KEY_ROW, col, key, align=st.WRAP_CENTER)
         c.font = key_font
-        ws.column_dimensions[col_letter(col)].width = 15
+        ws.column_dimensions[col_letter(col)].width = 12
     for i in range(len(lay.units)):
         row = lay.unit_row(i)
         for key, text in lay.derived_formulas(row, ctx.choices).items():
@@ -86,7 +90,12 @@ def build(ctx: SheetContext) -> None:
     ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
     ws.freeze_panes = f"B{L.FIRST_ROW}"
     st.landscape(ws, fit_width=False)
-    # printed across several pages: every page shows the unit names and the column headers
+    # printed a few pages wide, each page's columns whole (about 14 a page), every page with the unit names
+    # and the column headers
+    last_col = max(lay.derived_columns.values())
+    ws.page_setup.fitToWidth = max(1, -(-(last_col - 1) // 14))
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_cols = "A:A"
     ws.print_title_rows = f"{L.DATA_RULE_ROW}:{L.DATA_KEY_ROW}"
     st.protect(ws)

@@ -1,7 +1,6 @@
 """说明: how to use the master workbook, the document it scores, and the template's identity cells."""
 from __future__ import annotations
 
-from openpyxl.styles import Font, PatternFill
 
 from ... import __version__
 from .. import layout as L
@@ -58,27 +57,4 @@ def build(ctx: SheetContext) -> None:
         ("text", f"细则数据版本：{rubric.version}"),
         ("text", f"模板格式版本：{L.LAYOUT_VERSION}"),
     ]
-    ws.column_dimensions["A"].width = 78  # fits A4 portrait unscaled
-    for row, (kind, text) in enumerate(lines, 1):
-        c = st.put(ws, row, 1, text, wrap=kind != "title")
-        if kind == "title":
-            c.font = Font(name=st.FONT_NAME, size=16, bold=True)
-        elif kind == "head":
-            c.font = Font(name=st.FONT_NAME, size=12, bold=True)
-        elif kind in ("input", "computed"):  # a legend cell: coloured like the cells it explains, still locked
-            c.fill = PatternFill("solid", fgColor=st.INPUT_FILL if kind == "input" else st.COMPUTED_FILL)
-            c.border = st.LIGHT_BORDER
-    ws.column_dimensions["H"].width = 34
-    for key, coord in L.GUIDE_ID_CELLS.items():
-        c = ws[coord]
-        st.set_text(c, lay.identity()[key])
-        c.font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
-    ws.sheet_view.showGridLines = False
-    ws.print_area = f"A1:A{len(lines)}"  # the identity cells are for machines, not for the printout
-    ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    st.protect(ws)
-
+    st.text_page(ws, lines, {coord: lay.identity()[key] for key, coord in L.GUIDE_ID_CELLS.items()})

@@ -1,7 +1,6 @@
 """填报说明 (a unit's 填报版): what to fill, by when, where to send it, how it is reviewed — from the notice."""
 from __future__ import annotations
 
-from openpyxl.styles import Font, PatternFill
 
 from ... import __version__
 from .. import layout as L
@@ -44,27 +43,7 @@ def build(ctx: SheetContext) -> None:
         ("text", f"工具版本：hscredit-xl {__version__}；细则数据版本：{rubric.version}。请勿增删行列或改动工作表名称，"
                  "以便市信用办合并。"),
     ]
-    ws.column_dimensions["A"].width = 78  # fits A4 portrait unscaled, as 说明 does
-    for row, (kind, text) in enumerate(lines, 1):
-        c = st.put(ws, row, 1, text, wrap=kind != "title")
-        if kind == "title":
-            c.font = Font(name=st.FONT_NAME, size=15, bold=True)
-        elif kind == "head":
-            c.font = Font(name=st.FONT_NAME, size=12, bold=True)
-        elif kind in ("input", "computed"):
-            c.fill = PatternFill("solid", fgColor=st.INPUT_FILL if kind == "input" else st.COMPUTED_FILL)
-            c.border = st.LIGHT_BORDER
-    ws.column_dimensions["H"].width = 30
     identity = dict(lay.identity(), unit=unit, public_service="是" if lay.public_service[0] else "否",
                     choices=L.formula_signature(ctx.choices))
-    for key, coord in {**L.GUIDE_ID_CELLS, **L.HANDOUT_ID_CELLS}.items():
-        c = ws[coord]
-        st.set_text(c, identity[key])
-        c.font = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
-    ws.sheet_view.showGridLines = False
-    ws.print_area = f"A1:A{len(lines)}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    st.protect(ws)
+    st.text_page(ws, lines, {coord: identity[key] for key, coord in {**L.GUIDE_ID_CELLS, **L.HANDOUT_ID_CELLS}.items()},
+                 title_size=15)

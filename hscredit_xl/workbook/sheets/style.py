@@ -99,8 +99,42 @@ def put(ws: Worksheet, row: int, col: int, value, *, bold: bool = False, border:
 
 
 def title(ws: Worksheet, text: str) -> None:
-    c = put(ws, 1, 1, text)
+    title_at(ws, 1, 1, text)
+
+
+def title_at(ws: Worksheet, row: int, col: int, text: str) -> None:
+    c = put(ws, row, col, text)
     c.font = Font(name=FONT_NAME, size=14, bold=True)
+
+
+def text_page(ws: Worksheet, lines: Sequence[tuple[str, str]], identity: dict[str, str],
+              title_size: int = 16) -> None:
+    """A page of text (说明, 填报说明): one paragraph a row in column A, A4 portrait; `lines` are (kind, text) with
+    kind title, head, text, input or computed (a legend cell coloured like the cells it explains, still locked).
+    `identity` (cell -> text) goes in small grey print outside the printed area: it is for machines."""
+    ws.column_dimensions["A"].width = 78  # fits A4 portrait unscaled
+    for row, (kind, text) in enumerate(lines, 1):
+        c = put(ws, row, 1, text, wrap=kind != "title")
+        if kind == "title":
+            c.font = Font(name=FONT_NAME, size=title_size, bold=True)
+        elif kind == "head":
+            c.font = Font(name=FONT_NAME, size=12, bold=True)
+        elif kind in ("input", "computed"):
+            c.fill = PatternFill("solid", fgColor=INPUT_FILL if kind == "input" else COMPUTED_FILL)
+            c.border = LIGHT_BORDER
+    ws.column_dimensions["H"].width = 34
+    for coord, text in identity.items():
+        c = ws[coord]
+        set_text(c, text)
+        c.font = Font(name=FONT_NAME, size=8, color=GREY_TEXT)
+    ws.sheet_view.showGridLines = False
+    ws.print_area = f"A1:A{len(lines)}"
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    protect(ws)
 
 
 def section(ws: Worksheet, row: int, text: str) -> None:

@@ -20,7 +20,11 @@ def build(ctx: SheetContext) -> None:
     ws = ctx.wb.create_sheet(L.SUMMARY)
     lay, rubric = ctx.lay, ctx.rubric
     ws.sheet_properties.tabColor = "70AD47"
-    st.title(ws, "汇总：各单位复核得分、名次与最终得分")
+    # printed two pages wide with column A repeated: what A holds must fit A (a longer text would be cut on
+    # page 2), so the title runs on from B, and page 2 gets its own
+    st.title(ws, "汇总")
+    st.title_at(ws, 1, 2, "各单位复核得分、名次与最终得分")
+    st.title_at(ws, 1, lay.summary_columns["base_scaled"], "汇总（续）：总分、名次、自评差值与最终得分")
     ws[lay.summary_stamp_cell].font = Font(name=st.FONT_NAME, size=9, color=st.GREY_TEXT)
     headers = _summary_headers(ctx)
     st.header(ws, L.HEADER_ROW, 1, "单位")
@@ -56,7 +60,7 @@ def build(ctx: SheetContext) -> None:
     ws.conditional_formatting.add(target, FormulaRule(
         formula=[f"AND(ISNUMBER({diff}{first}),{diff}{first}<0)"],
         fill=PatternFill("solid", fgColor=st.DIFF_BELOW_FILL, bgColor=st.DIFF_BELOW_FILL)))
-    legend = st.put(ws, last + 1, 1, "差值：浅红＝自评高于复核，浅蓝＝自评低于复核。名次按复核总分/最终得分排列，"
+    legend = st.put(ws, last + 1, 2, "差值：浅红＝自评高于复核，浅蓝＝自评低于复核。名次按复核总分/最终得分排列，"
                                    "并列时的名次见「设置」表口径 A1。")
     legend.font = Font(name=st.FONT_NAME, size=9, color=st.GREY_TEXT)
     ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
