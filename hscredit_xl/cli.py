@@ -44,6 +44,19 @@ def _print_problems(problems) -> None:
         print(p.message(), file=sys.stderr)
 
 
+def _units_file(path: str | None):
+    """The units of `--units FILE` (None without the option); InputProblems listing every bad line."""
+    from .scoring import InputProblems
+    from .unitlist import read_units_file
+
+    if not path:
+        return None
+    units, problems = read_units_file(Path(path))
+    if problems:
+        raise InputProblems(problems)
+    return units
+
+
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 
@@ -89,7 +102,7 @@ def cmd_score(args) -> int:
         return _wrong_argument(f"「{args.data}」是工作簿，score 只读数据文件（CSV）。查看工作簿的计分结果请用："
                                f"hscredit-xl report {args.data}", then="未计分")
     try:
-        result = score_file(Path(args.data))
+        result = score_file(Path(args.data), units=_units_file(args.units))
     except InputProblems as exc:
         _print_problems(exc.problems)
         print(f"共 {sum(p.level == 'error' for p in exc.problems)} 个错误，未计分。", file=sys.stderr)
@@ -113,15 +126,39 @@ def _open_book(path: str):
 
 
 def cmd_new(args) -> int:
+    from .scoring import InputProblems
+    from .workbook.atomic import refuse_existing
     from .workbook.template import write_template
 
+    output = args.output or (None if args.data_file else DEFAULT_TEMPLATE)
+    try:
+        if output:  # checked before anything is written, the data file included
+            refuse_existing(output, args.force)
+        units = _units_file(args.units)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
     if args.data_file:
         status = _new_data_file(args)
-        if status != EXIT_OK or not args.output:  # `new --data-file X` alone writes the data file only
+        if status != EXIT_OK or not output:  # `new --data-file X` alone writes the data file only
             return status
-    out = write_template(Path(args.output or DEFAULT_TEMPLATE))
+    if units is None:
+        out = write_template(Path(output))
+    else:
+        try:
+            out = write_template(Path(output), units=units.names, public_service=units.public_service)
+        except ValueError as exc:  # two names that give the same 考评表 sheet name
+            from .inputs import ERROR, Problem
+
+            return _fail_input([Problem(ERROR, "", str(args.units), "单位名单", "", str(exc))])
     print(f"已生成模板：{out}")
     return EXIT_OK
+
+
+def _writing(source: str, output: str | None, command: str):
+    """The writer lock on the workbook a command replaces (see workbook/lock.py)."""
+    from .workbook.lock import writer_lock
+
+    return writer_lock(Path(output or source), command)
 
 
 DEFAULT_TEMPLATE = "hscredit_2020.xlsx"
@@ -160,11 +197,13 @@ def cmd_fill(args) -> int:
                                "把各单位报送的工作簿并入主工作簿请用 hscredit-xl merge")
     rows, problems = read_rows(Path(args.data), load_rubric())
     try:
-        book = _open_book(args.workbook)
-        found = fill_book(book, rows, problems)  # problems of the data file itself stop it before any write
+        with _writing(args.workbook, args.output, "fill"):
+            book = _open_book(args.workbook)
+            # problems of the data file itself, and conflicts with what the workbook holds, stop it before any write
+            found = fill_book(book, rows, problems, replace=args.replace)
+            out = book.save(Path(args.output or args.workbook))
     except InputProblems as exc:
         return _fail_input(exc.problems)
-    out = book.save(Path(args.output or args.workbook))
     _print_problems(found)
     print(f"已填入数据：{out}")
     return EXIT_OK
@@ -179,16 +218,51 @@ def cmd_recompute(args) -> int:
     if status is not None:
         return status
     try:
-        book = _open_book(args.workbook)
+        with _writing(args.workbook, args.output, "recompute"):
+            book = _open_book(args.workbook)
+            outcome = recompute(book)
+            if not outcome.ok:
+                raise InputProblems(outcome.problems)
+            out = book.save(Path(args.output or args.workbook))
     except InputProblems as exc:
         return _fail_input(exc.problems)
-    outcome = recompute(book)
-    if not outcome.ok:
-        return _fail_input(outcome.problems)
-    out = book.save(Path(args.output or args.workbook))
     _print_problems(outcome.problems)
     print(ranking_table(outcome.result))
     print(f"已重算并保存：{out}")
+    return EXIT_OK
+
+
+def cmd_history(args) -> int:
+    from .scoring import InputProblems
+    from .workbook import history
+    from .workbook.lock import writer_lock
+
+    target = Path(args.file)
+    kept = history.versions(target)
+    if args.restore is None:
+        if not kept:
+            print(f"「{target}」没有保存的历史版本（{history.history_folder(target)}）。")
+            return EXIT_OK
+        print(f"「{target}」的历史版本（最新在前，最多保留 {history.KEEP} 个；被替换前的内容）：")
+        print("序号  被替换时间            原文件修改时间          大小")
+        for v in kept:
+            print(f"{v.number:>4}  {v.replaced_at:%Y-%m-%d %H:%M:%S}   {v.modified_at:%Y-%m-%d %H:%M:%S}   "
+                  f"{v.size:,} 字节")
+        print(f"恢复某个版本：hscredit-xl history {args.file} --restore 序号（当前文件会先保存为历史版本）")
+        return EXIT_OK
+    from .inputs import ERROR, Problem
+
+    numbers = [v.number for v in kept]
+    if args.restore not in numbers:
+        expected = f"应为 1～{len(kept)} 之间的序号" if kept else "该文件没有保存的历史版本"
+        return _fail_input([Problem(ERROR, "", "--restore", "历史版本序号", str(args.restore), expected,
+                                    f"先运行 hscredit-xl history {args.file} 查看")])
+    try:
+        with writer_lock(target, "history --restore"):
+            chosen = history.restore(target, args.restore)
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
+    print(f"已恢复 {chosen.replaced_at:%Y-%m-%d %H:%M:%S} 被替换前的版本：{target}（恢复前的文件已保存为历史版本 1）")
     return EXIT_OK
 
 
@@ -280,9 +354,10 @@ def cmd_merge(args) -> int:
         except ValueError:
             return _fail_input([Problem(ERROR, "", "--received", "收到日期", args.received, "应为日期 YYYY-MM-DD，如 2021-02-04")])
     try:
-        out, outcome = merge_files(Path(args.master), [Path(p) for p in args.unit_files],
-                                   Path(args.output) if args.output else None, replace_values=args.replace,
-                                   received=received)
+        with _writing(args.master, args.output, "merge"):
+            out, outcome = merge_files(Path(args.master), [Path(p) for p in args.unit_files],
+                                       Path(args.output) if args.output else None, replace_values=args.replace,
+                                       received=received)
     except InputProblems as exc:
         return _fail_input(exc.problems)
     _print_problems(outcome.problems)
@@ -340,7 +415,12 @@ def cmd_demo(args) -> int:
     from .report import ranking_table
     from .workbook.demo import run_demo
 
-    out, result = run_demo(Path(args.output))
+    from .scoring import InputProblems
+
+    try:
+        out, result = run_demo(Path(args.output))
+    except InputProblems as exc:
+        return _fail_input(exc.problems)
     print(ranking_table(result))
     print(f"\n示例工作簿（已填入六个单位的示例数据并重算）：{out}")
     return EXIT_OK
@@ -422,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="直接对数据文件（CSV）计分，打印排名或 JSON 报告")
     p.add_argument("data", help="数据文件 DATA.csv（每个单位一行，第一行为数据键）")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
+    p.add_argument("--units", metavar="UNITS.csv", help="单位名单（表头 unit,public_service；默认为细则中的六个单位）")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("demo", help="生成模板，填入六个单位的示例数据，重算并打印排名")
@@ -432,13 +513,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help=f"输出文件（默认 {DEFAULT_TEMPLATE}）")
     p.add_argument("--data-file", metavar="数据.csv",
                    help="生成空白数据文件：中文表头、每个单位一行（只给此项时不生成模板）")
-    p.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    p.add_argument("--force", action="store_true", help="输出文件已存在时替换它（被替换的工作簿保留在历史版本中）")
+    p.add_argument("--units", metavar="UNITS.csv", help="单位名单（表头 unit,public_service；默认为细则中的六个单位）")
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("fill", help="把数据文件（CSV）填入模板的录入表")
     p.add_argument("workbook", help="模板工作簿 .xlsx")
     p.add_argument("data", help="数据文件 DATA.csv")
     p.add_argument("-o", "--output", help="另存为（默认覆盖原文件）")
+    p.add_argument("--replace", action="store_true",
+                   help="数据文件的值与工作簿中已填的值不同时，以数据文件为准（默认列出冲突、不写入）")
     p.set_defaults(func=cmd_fill)
 
     p = sub.add_parser("recompute", help="一键重算（无需 Excel）：校验、计分，写入考评表、汇总和校验结果")
@@ -457,13 +541,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rule", metavar="规则", nargs="?", help="规则编号，如 1.2.5（可写指标或项目编号，如 1.2）；不写则说明全部")
     p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser("merge", help="把各单位报送的工作簿（自评数据、瞒报率明细、自评得分）合并进主工作簿")
+    p = sub.add_parser("merge", help="把各单位交回的填报版（或完整模板、CSV）合并进主工作簿：数据、自评得分、瞒报率明细、佐证资料、报送信息")
     p.add_argument("master", help="主工作簿 .xlsx（市里的模板）")
     p.add_argument("unit_files", nargs="+", metavar="UNIT_FILE", help="单位报送的工作簿 .xlsx，每个单位一个")
     p.add_argument("-o", "--output", help="另存为（默认覆盖主工作簿）")
     p.add_argument("--received", metavar="YYYY-MM-DD", help="市信用办收到文件的日期（默认取填报版中的填报日期）")
     p.add_argument("--replace", action="store_true", help="单位文件的值与主工作簿已有的值不同时，以单位文件为准（默认列出冲突、不写入）")
     p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("history", help="工作簿被替换前保存的历史版本：列出，或恢复其中一个")
+    p.add_argument("file", help="工作簿 .xlsx")
+    p.add_argument("--restore", type=int, metavar="序号", help="恢复该序号的版本（当前文件先保存为历史版本）")
+    p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("handout", help="为每个单位生成填报版（只含本单位，无需加载项，WPS/LibreOffice/Excel 均可填写）")
     p.add_argument("master", help="主工作簿 .xlsx")

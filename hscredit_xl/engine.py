@@ -192,6 +192,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         return rule.applies != "public_service" or unit.public_service
 
     rule_scores: dict[str, list[Decimal | None]] = {}
+    problems: list[Problem] = []
     why: list[dict[str, str]] = [{} for _ in units]
     wording = Wording(rubric, switches.choices)
     for rule in rubric.rules:
@@ -203,7 +204,11 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
                 continue
             params = switches.resolve(part.params)
             derived = [_derive(part.value, units[i].values, switches) for i in applicable]
-            for i, fig in zip(applicable, _score_part(part, params, derived, [units[i].name for i in applicable])):
+            part_figures = _score_part(part, params, derived, [units[i].name for i in applicable])
+            if part.kind in ("rank", "place"):
+                problems += _points_for_nothing(rubric, rule, part, [units[i] for i in applicable], derived,
+                                                [fig.score for fig in part_figures])
+            for i, fig in zip(applicable, part_figures):
                 sums[i] += fig.score
                 figures[i].append(fig)
         column: list[Decimal | None] = [None] * len(units)
@@ -225,7 +230,6 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
     full, cap = Decimal(totals["full"]), Decimal(totals["cap"])
     weights = weights if weights is not None else {w.name: w.weight for w in rubric.weights}
     results: list[UnitResult] = []
-    problems: list[Problem] = []
     scaled: list[Decimal | None] = []  # the 折算 before rounding, for `why`
     for i, unit in enumerate(units):
         rules = {r.id: rule_scores[r.id][i] for r in rubric.base_rules}
@@ -256,9 +260,10 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         results.append(result)
 
     ties = switches.value("A1")
-    for result, place in zip(results, kinds.places([r.total for r in results], ties=ties)):
+    shown = _ranked_value(rubric)
+    for result, place in zip(results, kinds.places([shown(r.total) for r in results], ties=ties)):
         result.rank = place
-    for result, place in zip(results, kinds.places([r.final for r in results], ties=ties)):
+    for result, place in zip(results, kinds.places([shown(r.final) for r in results], ties=ties)):
         result.final_rank = place
     on_rank: dict[int, list[str]] = {}
     on_final_rank: dict[int, list[str]] = {}
@@ -270,6 +275,33 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         final_tied = [n for n in on_final_rank[result.final_rank] if n != result.unit]
         result.why_total = wording.total(result, len(results), tied, scaled_raw, final_tied)
     return Result(rubric, switches.choices, results, problems)
+
+
+def _ranked_value(rubric: Rubric):
+    """What a place is decided on: the total as shown (2 decimals), or exactly as computed; the rubric's
+    decision next to the rounding switch (A9: ranking.by)."""
+    ranking = getattr(rubric.switches.get("A9"), "ranking", None) or {}
+    if ranking.get("by", "shown_total") == "shown_total":
+        return kinds.round_half_up
+    return lambda x: x
+
+
+def _points_for_nothing(rubric: Rubric, rule: Rule, part: Part, units: Sequence[UnitInput], derived: Sequence,
+                        scores: Sequence[Decimal]) -> list[Problem]:
+    """A 提示 where a place earns points for a count of 0 (ties among zeros share a better place, or few
+    units take part): allowed by the text, but worth a second look."""
+    found = []
+    keys = part.keys()
+    labels = {f.key: f.label for f in rubric.fields}
+    for unit, value, score in zip(units, derived, scores):
+        amount = sum(value) if isinstance(value, list) else value
+        if amount == 0 and score > 0:
+            where = keys[0] if len(keys) == 1 else f"{keys[0]}…{keys[-1]}"
+            label = labels.get(keys[0], rule.name) if len(keys) == 1 else rule.name
+            found.append(Problem(WARNING, unit.name, where, label, "0",
+                                 f"数量为 0，却按名次得 {kinds.round_half_up(score)} 分（{rule.id} {rule.name}）",
+                                 "请核对是否漏填；细则按名次计分，并列或参加排名的单位少时为 0 也可能得分"))
+    return found
 
 
 @dataclass(frozen=True)

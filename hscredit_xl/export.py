@@ -61,6 +61,7 @@ from .inputs import ERROR, Problem, parse_units
 from .kinds import round_half_up
 from .office import ERROR_CODES, pid_alive, find_soffice, temp_dir, to_pdf
 from .scoring import InputProblems
+from .workbook import history
 from .workbook import layout as L
 from .workbook.atomic import _mode_for, atomic_output
 from .workbook.book import OpenpyxlBook, restore_chart_styles
@@ -153,6 +154,7 @@ def replace_together(pairs: list[tuple[Path, Path]]) -> None:
         for made, target in pairs:  # copied beside the target first (same file system: the moves are renames)
             plan.append({"target": str(target), "staged": str(_stage(made, target)),
                          "backup": str(_backup_name(target)) if target.exists() else None})
+            history.keep_version(target)  # a workbook replaced is kept (issue 11), as atomic_output does
         with atomic_output(journal) as handle:
             handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(),
                                      "plan": plan}, ensure_ascii=False).encode("utf-8"))

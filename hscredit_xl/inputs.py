@@ -324,13 +324,15 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                 bad(f.key, f.label, raw, exc.expected, exc.hint)
         unit.public_service = bool(assessed)
         _check_rectified(rubric, unit, row, bad)
+        _check_commitment(rubric, unit, row, bad)
 
         for key, rule_id in self_keys.items():
             raw = row.get(key)
             if ValueParser._blank(raw) or key in unreadable:
                 continue
             label = f"自评得分 {rule_id}"
-            if rule_id in public_service_rules and not unit.public_service:
+            if rule_id in public_service_rules and not unit.public_service and choices.get("A5") != "full_marks":
+                # with A5 = full_marks the unit gets the rule's points, so its self score is compared too
                 bad(key, label, raw, "该单位不参加 1.3 考核，此自评得分不计", "已忽略", WARNING)
                 continue
             top = self_max[rule_id]
@@ -373,6 +375,16 @@ def _check_rectified(rubric: Rubric, unit: UnitInput, row: Mapping[str, object],
         label = next((f.label for f in rubric.fields if f.key == "rectified_issues"), "已整改条数")
         bad("rectified_issues", label, row.get("rectified_issues"),
             f"已整改条数大于返还问题条数（{returned}），整改比率按 ≥100% 计（A4）", "请核对这两个数", WARNING)
+
+
+def _check_commitment(rubric: Rubric, unit: UnitInput, row: Mapping[str, object], bad) -> None:
+    """Odd but allowed: 5 or more sectors reporting commitments while the unit says none were reported."""
+    sectors, reported = unit.values.get("commitment_sectors"), unit.values.get("commitment_reported")
+    if isinstance(sectors, int) and sectors >= 5 and reported is False:
+        label = next((f.label for f in rubric.fields if f.key == "commitment_sectors"), "行业领域数")
+        bad("commitment_sectors", label, row.get("commitment_sectors"),
+            "有 5 个以上领域报送了信用承诺数据，但 commitment_reported（通过市信用平台报送）为 否，两者矛盾（2.1）",
+            "请核对这两项", WARNING)
 
 
 def _raise_common(raw: object):

@@ -88,6 +88,7 @@ class Switch:
     quote: str
     reason: str
     on_form: bool = False  # the option in force changes a score a 考评表 shows: the form names it
+    ranking: dict = field(default_factory=dict)  # A9: what a place is decided on ({by, reason})
 
 
 @dataclass(frozen=True)
@@ -304,14 +305,20 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
-    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"), ("on_form",))
+    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"), ("on_form", "ranking"))
     options = {}
     for name, opt in r.mapping(m["options"], f"开关 {sid} 的 options", tuple(m["options"] or ())).items():
         o = r.mapping(opt, f"开关 {sid} 选项 {name}", ("short", "label"), ("value",))
         options[name] = Option(name, str(o["short"]), o["label"], o.get("value", name))
     if m["default"] not in options:
         raise r.fail(m.key_lines["default"], f"开关 {sid} 的默认值「{m['default']}」不在选项中")
-    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"], bool(m.get("on_form", False)))
+    ranking = {}
+    if "ranking" in m:
+        ranking = dict(r.mapping(m["ranking"], f"开关 {sid} 的 ranking", ("by", "reason")))
+        if ranking["by"] not in ("shown_total", "exact"):
+            raise r.fail(m.key_lines["ranking"], f"开关 {sid} 的 ranking.by「{ranking['by']}」未知（允许：shown_total、exact）")
+    return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"], bool(m.get("on_form", False)),
+                  ranking)
 
 
 def _read_part(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch]) -> Part:

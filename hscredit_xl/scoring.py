@@ -36,15 +36,21 @@ def score_rows(rows: list[dict], rubric: Rubric | None = None, *, choices: dict 
     return result
 
 
-def score_file(path: Path, rubric: Rubric | None = None) -> Result:
+def score_file(path: Path, rubric: Rubric | None = None, units=None) -> Result:
+    """Score a data file; ``units`` (unitlist.UnitList, default the rubric's list) is who must be in it."""
+    from .unitlist import check_unit_names, rubric_units
+
     rubric = rubric or load_rubric()
+    units = units or rubric_units(rubric)
     rows, problems = read_rows(path, rubric)
     if not rows and any(p.level == ERROR for p in problems):
         raise InputProblems(problems)
+    if rows or not problems:  # a file whose every line is broken has said so already
+        problems = problems + check_unit_names([r.get("unit") for r in rows], units.names)
     # the file's shape problems and every value problem are listed together; a column missing from the
     # header is said once there, not again for every unit
     missing = {p.value for p in problems if p.label == "表头" and p.expected.startswith("缺少")}
     try:
-        return score_rows(rows, rubric, problems=problems)
+        return score_rows(rows, rubric, problems=problems, public_service=units.flags())
     except InputProblems as exc:
         raise InputProblems([p for p in exc.problems if p.field not in missing or p in problems]) from None

@@ -117,6 +117,13 @@ def _numbers(x, fname: str, arg: str) -> list[Decimal]:
     return [_number(c, fname, arg, pos) for pos, c in enumerate(_cells(x), 1) if not _is_blank(c)]
 
 
+def _not_negatives(x, fname: str, arg: str) -> list[Decimal]:
+    """The non-blank cells of a range of points, each ≥ 0."""
+    cells = _cells(x) if isinstance(x, _RANGE_TYPES) else [x]
+    return [_not_negative(c, fname, arg, pos if isinstance(x, _RANGE_TYPES) else 0)
+            for pos, c in enumerate(cells, 1) if not _is_blank(c)]
+
+
 def _rate(x, fname: str, arg: str, pos: int = 0) -> Decimal:
     """0.85, "85%", "85 %" (or "85％") as Decimal('0.85'), which must lie in 0…1."""
     if isinstance(x, str) and x.strip().endswith(_PERCENT_SIGNS):
@@ -155,9 +162,32 @@ def _flag(x, fname: str, arg: str, pos: int = 0) -> bool:
     raise KindError(f"{_where(fname, arg, pos)}应为 {FLAG_WORDS}，收到{_show(x)}")
 
 
-def _optional_number(x, default: Decimal, fname: str, arg: str) -> Decimal:
+def _not_negative(x, fname: str, arg: str, pos: int = 0) -> Decimal:
+    """A number the rubric can only mean as ≥ 0 (points, a deduction, a cap)."""
+    d = _number(x, fname, arg, pos)
+    if d < 0:
+        raise KindError(f"{_where(fname, arg, pos)}应为不小于 0 的数，收到{_show(x)}")
+    return d
+
+
+def _positive(x, fname: str, arg: str, pos: int = 0) -> Decimal:
+    d = _number(x, fname, arg, pos)
+    if d <= 0:
+        raise KindError(f"{_where(fname, arg, pos)}应为大于 0 的数，收到{_show(x)}")
+    return d
+
+
+def _whole(x, fname: str, arg: str, pos: int = 0) -> Decimal:
+    """A count: a whole number ≥ 0 (2.5 departments is a typing error, not half a point)."""
+    d = _number(x, fname, arg, pos)
+    if d < 0 or d != d.to_integral_value():
+        raise KindError(f"{_where(fname, arg, pos)}应为不小于 0 的整数（个数不能有小数），收到{_show(x)}")
+    return d
+
+
+def _optional_number(x, default: Decimal, fname: str, arg: str, check=None) -> Decimal:
     """An optional argument: an empty cell passed for it means its default."""
-    return default if _is_blank(x) else _number(x, fname, arg)
+    return default if _is_blank(x) else (check or _number)(x, fname, arg)
 
 
 def _kind(fname: str, arg: str, pos: int, call, *args) -> float:
@@ -247,11 +277,9 @@ def _order(x, fname: str) -> bool:
 def HS_RANKSCORE(value, peers, top, step, floor=0, order=0):
     """按名次计分：第一名得 top 分，名次每降一位扣 step 分，不低于 floor；并列取较好名次。"""
     fname = "HS_RANKSCORE"
-    t = _number(top, fname, "top")
-    s = _number(step, fname, "step")
-    f = _optional_number(floor, Decimal(0), fname, "floor")
-    if s < 0:
-        raise KindError(f"{fname}：step 应为不小于 0 的数，收到{_show(step)}")
+    t = _not_negative(top, fname, "top")
+    s = _not_negative(step, fname, "step")
+    f = _optional_number(floor, Decimal(0), fname, "floor", _not_negative)
     if f > t:
         raise KindError(f"{fname}：floor 不应大于 top，收到 floor 为{_show(floor)}、top 为{_show(top)}")
     places = _Places(_numbers(peers, fname, "peers"), _order(order, fname))
@@ -269,7 +297,7 @@ def HS_RANKSCORE(value, peers, top, step, floor=0, order=0):
 def HS_PLACESCORE(value, peers, points):
     """按名次取分：第 n 名得 points 中第 n 个分值，名次超出的得 0 分；数值越大名次越前，并列取较好名次。"""
     fname = "HS_PLACESCORE"
-    pts = _numbers(points, fname, "points")
+    pts = _not_negatives(points, fname, "points")
     if not pts:
         raise KindError(f"{fname}：points 应至少有一个分值（如 {{10,5,1}}），收到空区域")
     places = _Places(_numbers(peers, fname, "peers"), False)
@@ -289,7 +317,7 @@ def HS_TIERSCORE(value, thresholds, points, otherwise=0):
     """分档计分：取数值达到（大于等于）的第一个门槛对应的分值，门槛从高到低排列；都未达到得 otherwise。"""
     fname = "HS_TIERSCORE"
     ts = _numbers(thresholds, fname, "thresholds")
-    ps = _numbers(points, fname, "points")
+    ps = _not_negatives(points, fname, "points")
     if len(ts) != len(ps):
         raise KindError(
             f"{fname}：thresholds 与 points 的个数应相同（收到 {len(ts)} 个门槛、{len(ps)} 个分值）"
@@ -301,7 +329,7 @@ def HS_TIERSCORE(value, thresholds, points, otherwise=0):
             listed = "、".join(str(t) for t in ts)
             raise KindError(f"{fname}：thresholds 应从高到低排列且互不相同，收到「{listed}」")
     tiers = [(t, p, True) for t, p in zip(ts, ps)]
-    other = _optional_number(otherwise, Decimal(0), fname, "otherwise")
+    other = _optional_number(otherwise, Decimal(0), fname, "otherwise", _not_negative)
 
     def one(v, pos):
         return _kind(fname, "value", pos, tier_score, _number(v, fname, "value", pos), tiers, other)
@@ -316,7 +344,7 @@ def HS_TIERSCORE(value, thresholds, points, otherwise=0):
 def HS_RATESCORE(rate, points, inverse=False):
     """按比率计分：比率×满分；inverse 为 TRUE 时按（1－比率）×满分（如迟报率）。"""
     fname = "HS_RATESCORE"
-    p = _number(points, fname, "points")
+    p = _not_negative(points, fname, "points")
     inv = False if _is_blank(inverse) else _flag(inverse, fname, "inverse")
 
     def one(r, pos):
@@ -326,17 +354,17 @@ def HS_RATESCORE(rate, points, inverse=False):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("count", doc="个数（如反馈的部门数），不小于 0；可选一列单元格，一次为每个单位计分")
+@xw.arg("count", doc="个数（如反馈的部门数），不小于 0 的整数；可选一列单元格，一次为每个单位计分")
 @xw.arg("per_item", doc="每个得的分，如 1")
 @xw.arg("cap", doc="最多得的分，如 3")
 def HS_COUNTSCORE(count, per_item, cap):
     """按个数计分：个数×每个的分值，不超过上限。"""
     fname = "HS_COUNTSCORE"
-    per = _number(per_item, fname, "per_item")
-    c = _number(cap, fname, "cap")
+    per = _not_negative(per_item, fname, "per_item")
+    c = _not_negative(cap, fname, "cap")
 
     def one(n, pos):
-        return _kind(fname, "count", pos, count_score, _number(n, fname, "count", pos), per, c)
+        return _kind(fname, "count", pos, count_score, _whole(n, fname, "count", pos), per, c)
 
     return _map(count, one)
 
@@ -347,7 +375,7 @@ def HS_COUNTSCORE(count, per_item, cap):
 def HS_FLAGSCORE(flag, points):
     """是否项计分：是则得 points 分，否则 0 分。"""
     fname = "HS_FLAGSCORE"
-    p = _number(points, fname, "points")
+    p = _not_negative(points, fname, "points")
 
     def one(x, pos):
         return _kind(fname, "flag", pos, flag_score, _flag(x, fname, "flag", pos), p)
@@ -362,13 +390,13 @@ def HS_FLAGSCORE(flag, points):
 def HS_PRORATE(score, applicable_max, full=100):
     """折算得分：得分×full÷适用满分（如 90 分制折算为 100 分制）。"""
     fname = "HS_PRORATE"
-    fl = _optional_number(full, Decimal(100), fname, "full")
+    fl = _optional_number(full, Decimal(100), fname, "full", _positive)
 
     def one(row, pos):
         s, m = row
         return _kind(
             fname, "applicable_max", pos, prorate,
-            _number(s, fname, "score", pos), _number(m, fname, "applicable_max", pos), fl,
+            _not_negative(s, fname, "score", pos), _positive(m, fname, "applicable_max", pos), fl,
         )
 
     return _map_many(fname, ("score", "applicable_max"), (score, applicable_max), one)
@@ -376,20 +404,20 @@ def HS_PRORATE(score, applicable_max, full=100):
 
 @xw.func(category=CATEGORY)
 @xw.arg("base", doc="基础得分（折算后）；可选一列单元格，一次为每个单位计分")
-@xw.arg("bonus", doc="加分项得分；可选一列，与 base 逐行对应")
-@xw.arg("deduction", doc="扣减项扣分（填正数）；可选一列，与 base 逐行对应")
+@xw.arg("bonus", doc="加分项得分，不小于 0；可选一列，与 base 逐行对应")
+@xw.arg("deduction", doc="扣减项扣分（填正数，不小于 0）；可选一列，与 base 逐行对应")
 @xw.arg("cap", doc="加分后总分的上限，默认 100")
 def HS_TOTAL(base, bonus, deduction, cap=100):
     """总分：基础分加加分项，不超过 cap，再减扣减项，不低于 0。"""
     fname = "HS_TOTAL"
-    c = _optional_number(cap, Decimal(100), fname, "cap")
+    c = _optional_number(cap, Decimal(100), fname, "cap", _positive)
 
     def one(row, pos):
         b, bo, d = row
         return _kind(
             fname, "base", pos, total,
-            _number(b, fname, "base", pos), _number(bo, fname, "bonus", pos),
-            _number(d, fname, "deduction", pos), c,
+            _not_negative(b, fname, "base", pos), _not_negative(bo, fname, "bonus", pos),
+            _not_negative(d, fname, "deduction", pos), c,
         )
 
     return _map_many(fname, ("base", "bonus", "deduction"), (base, bonus, deduction), one)

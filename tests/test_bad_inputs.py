@@ -597,6 +597,25 @@ CATALOGUE: list[Case] = [
     Case("csv-undecodable", "bytes in neither UTF-8 nor GB18030", "csv", csv_raw(b"\x00\x01\x02\xff\xfe" * 10),
          ("编码无法识别", "UTF-8 或 GB18030")),
     Case("csv-empty", "an empty file", "csv", csv_raw(b""), ("文件是空的",)),
+    # units (issue 11): a name not in the list, even one a dot or a space away, and a unit left out
+    Case("csv-unit-no-dot", "开发区铁山区 without its dot", "csv", csv_set("开发区·铁山区", "unit", "开发区铁山区"),
+         ("开发区铁山区", "unit", "不是考核名单中的单位", "是否为「开发区·铁山区」？")),
+    Case("csv-unit-other-dot", "开发区・铁山区 with a katakana dot", "csv", csv_set("开发区·铁山区", "unit", "开发区・铁山区"),
+         ("开发区・铁山区", "unit", "是否为「开发区·铁山区」？")),
+    Case("csv-unit-zero-width", "a zero-width space inside a name", "csv", csv_set("黄石港区", "unit", "黄石\u200b港区"),
+         ("黄石\u200b港区", "unit", "是否为「黄石港区」？")),
+    Case("csv-unit-typo", "a unit name mistyped", "csv", csv_set("西塞山区", "unit", "西塞区"),
+         ("西塞区", "unit", "是否为「西塞山区」？")),
+    Case("csv-unit-missing", "a file without one of the units (the others' ranks would change)", "csv",
+         lambda h, rows: rows.remove(next(r for r in rows if r["unit"] == "下陆区")),
+         ("下陆区", "unit", "没有该单位的一行")),
+    Case("csv-commitment-inconsistent", "6 sectors reported commitments, but reported = 否", "csv",
+         lambda h, rows: next(r for r in rows if r["unit"] == "阳新县").update(commitment_reported="否",
+                                                                              commitment_sectors="6"),
+         ("阳新县", "commitment_sectors", "「6」", "5 个以上", "否"), level="warning"),
+    Case("csv-zero-count-points", "no categories at all, yet second place on 1.3 earns 5 points", "csv",
+         csv_set("阳新县", "public_service_categories", "0"),
+         ("阳新县", "public_service_categories", "数量为 0", "5", "1.3"), level="warning"),
     Case("csv-fullwidth", "full-width digits ８５％ (accepted)", "csv", csv_set("大冶市", "dec_pass_rate", "９９．２％"),
          level="ok", same_as=csv_set("大冶市", "dec_pass_rate", "99.2%")),
     Case("csv-thousands", "thousands separators 22,843 (accepted)", "csv", csv_set("大冶市", "volume_m01", "22,843"),
@@ -721,6 +740,13 @@ CATALOGUE: list[Case] = [
     Case("cell-error-text-reason", "a reason that reads #N/A (text, kept as text)", "cell",
          both(cell_set(data_ref("阳新县", "adjustment"), -1), cell_text(data_ref("阳新县", "adjustment_reason"), "#N/A")),
          level="ok", check=reason_is_text_and_exports("#N/A")),
+    Case("cell-commitment-inconsistent", "6 sectors reported commitments, but reported = 否 (2.1)", "cell",
+         both(cell_set(data_ref("西塞山区", "commitment_reported"), "否"),
+              cell_set(data_ref("西塞山区", "commitment_sectors"), 6)),
+         ("西塞山区", data_ref("西塞山区", "commitment_sectors"), "「6」", "5 个以上"), level="warning"),
+    Case("cell-zero-count-points", "no categories at all, yet second place on 1.3 earns 5 points", "cell",
+         cell_set(data_ref("阳新县", "public_service_categories"), 0),
+         ("阳新县", "public_service_categories", "数量为 0", "1.3"), level="warning"),
 
     # ---------------------------------------------------------------------------------- unit files (merge)
     Case("merge-other-units-data", "a unit file that also holds another unit's row", "merge",
@@ -920,7 +946,8 @@ def test_typed_cell(case: Case, books, tmp_path, capsys):
         assert folder_state(tmp_path) == before, "a failed recompute changed or left a file"
         return
     assert code == 0, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
+    # no temporary file left; the book it replaced is kept in its history (issue 11)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hscredit-history", "book.xlsx"]
     units, problems = report_units(capsys, path)
     if case.level == "warning":
         assert line_with(err, ("[提示]", *case.expect)), err

@@ -191,8 +191,9 @@ def test_default_folder_is_the_workbooks(scored, tmp_path):
     src = Path(shutil.copy(scored[0], tmp_path / "scored.xlsx"))
     assert export(src) == [tmp_path / f"scored{EXPORT_SUFFIX}"]
     assert export_names(src) == (tmp_path / f"scored{EXPORT_SUFFIX}", tmp_path / f"scored{PDF_SUFFIX}")
-    again = export(src)  # replaces the earlier copy
-    assert files_in(tmp_path) == sorted(["scored.xlsx", f"scored{EXPORT_SUFFIX}"]) and again
+    again = export(src)  # replaces the earlier copy, which is kept in the history (issue 11)
+    assert files_in(tmp_path) == sorted([".hscredit-history", "scored.xlsx", f"scored{EXPORT_SUFFIX}"]) and again
+    assert files_in(tmp_path / ".hscredit-history" / f"scored{EXPORT_SUFFIX}")
 
 
 def test_stamp_digest():

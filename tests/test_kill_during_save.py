@@ -86,7 +86,7 @@ def test_killed_while_saving_the_original_is_intact(command, big, tmp_path):
     for attempt in range(3):
         target.write_bytes(big["workbook"].read_bytes())
         original = target.read_bytes()
-        # the unit file changes a value the master holds: --replace, or merge lists the conflict and writes nothing
+        # the unit file changes a value the master holds: merge takes it only with --replace (issue 11)
         args = [command, str(target)] + ([str(big["unit"]), "--replace"] if command == "merge" else [])
         if kill_while_saving(args, target):
             break

@@ -615,7 +615,10 @@ def test_atomic_save_replaces_and_keeps_the_mode(tmp_path):
     assert path == target
     assert openpyxl.load_workbook(target).sheetnames[0] == L.GUIDE
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
+    # no temporary file left; the replaced file is kept in the history (workbook/history.py)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hscredit-history", "book.xlsx"]
+    (kept,) = (tmp_path / ".hscredit-history" / "book.xlsx").iterdir()
+    assert kept.read_bytes() == b"old"
 
 
 def test_data_sheet_prints_unit_names_and_headers_on_every_page(wb):

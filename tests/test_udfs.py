@@ -324,11 +324,44 @@ ERRORS = [
     (lambda: HS_FLAGSCORE([1, 2], 1),
      f"HS_FLAGSCORE：flag 第 2 个单元格应为 {FLAG_WORDS}，收到「2」"),
     (lambda: HS_COUNTSCORE(-1, 1, 3),
-     "HS_COUNTSCORE：count 数量应为不小于 0 的数，收到「-1」"),
+     "HS_COUNTSCORE：count 应为不小于 0 的整数（个数不能有小数），收到「-1」"),
     (lambda: HS_COUNTSCORE([1, -2], 1, 3),
-     "HS_COUNTSCORE：count 第 2 个单元格：数量应为不小于 0 的数，收到「-2」"),
+     "HS_COUNTSCORE：count 第 2 个单元格应为不小于 0 的整数（个数不能有小数），收到「-2」"),
     (lambda: HS_PRORATE(80, 0),
-     "HS_PRORATE：applicable_max 适用满分应大于 0，收到「0」"),
+     "HS_PRORATE：applicable_max 应为大于 0 的数，收到「0」"),
+    # what the rubric can not mean (issue 11): every argument documented as ≥ 0, 整数 or 正数
+    (lambda: HS_TOTAL(98, 0, -5),
+     "HS_TOTAL：deduction 应为不小于 0 的数，收到「-5」"),
+    (lambda: HS_TOTAL(98, -3, 0),
+     "HS_TOTAL：bonus 应为不小于 0 的数，收到「-3」"),
+    (lambda: HS_TOTAL([90, -1], 0, 0),
+     "HS_TOTAL：base 第 2 个单元格应为不小于 0 的数，收到「-1」"),
+    (lambda: HS_TOTAL(90, 0, 0, 0),
+     "HS_TOTAL：cap 应为大于 0 的数，收到「0」"),
+    (lambda: HS_COUNTSCORE(2.5, 1, 3),
+     "HS_COUNTSCORE：count 应为不小于 0 的整数（个数不能有小数），收到「2.5」"),
+    (lambda: HS_COUNTSCORE(2, -1, 3),
+     "HS_COUNTSCORE：per_item 应为不小于 0 的数，收到「-1」"),
+    (lambda: HS_COUNTSCORE(2, 1, -3),
+     "HS_COUNTSCORE：cap 应为不小于 0 的数，收到「-3」"),
+    (lambda: HS_RANKSCORE(1, [1, 2], -10, 2),
+     "HS_RANKSCORE：top 应为不小于 0 的数，收到「-10」"),
+    (lambda: HS_RANKSCORE(1, [1, 2], 10, 2, -1),
+     "HS_RANKSCORE：floor 应为不小于 0 的数，收到「-1」"),
+    (lambda: HS_PLACESCORE(1, [1, 2], [10, -5, 1]),
+     "HS_PLACESCORE：points 第 2 个单元格应为不小于 0 的数，收到「-5」"),
+    (lambda: HS_TIERSCORE(0.5, [1, 0.4], [10, -3]),
+     "HS_TIERSCORE：points 第 2 个单元格应为不小于 0 的数，收到「-3」"),
+    (lambda: HS_TIERSCORE(0.1, [1, 0.4], [10, 3], -1),
+     "HS_TIERSCORE：otherwise 应为不小于 0 的数，收到「-1」"),
+    (lambda: HS_RATESCORE(0.5, -5),
+     "HS_RATESCORE：points 应为不小于 0 的数，收到「-5」"),
+    (lambda: HS_FLAGSCORE("是", -2),
+     "HS_FLAGSCORE：points 应为不小于 0 的数，收到「-2」"),
+    (lambda: HS_PRORATE(-80, 90),
+     "HS_PRORATE：score 应为不小于 0 的数，收到「-80」"),
+    (lambda: HS_PRORATE(80, 90, 0),
+     "HS_PRORATE：full 应为大于 0 的数，收到「0」"),
     (lambda: HS_TOTAL([1, 2], [1, 2, 3], 0),
      "HS_TOTAL：base、bonus 的单元格个数应相同（收到 base 2 个、bonus 3 个）"),
     (lambda: HS_TOTAL("x", 0, 0),
@@ -370,9 +403,9 @@ def test_rankscore_stays_between_floor_and_top(value, peers, top, step, floor_sh
 @settings(max_examples=300, deadline=None)
 @given(values=st.lists(cells, min_size=1, max_size=12), peers=st.lists(cells, max_size=12), order=st.sampled_from([0, 1]))
 def test_place_agrees_with_kinds_place_of(values, peers, order):
-    # top − 1 × (place − 1) with no floor in reach reads the place back
+    # top − 1 × (place − 1) with no floor in reach (place ≤ n, so the score is ≥ 1) reads the place back
     n = len(peers) + 1
-    scores = HS_RANKSCORE(values, peers, n, 1, -n, order)
+    scores = HS_RANKSCORE(values, peers, n, 1, 0, order)
     present = [p for p in peers if p is not None and p != ""]
     for v, [score] in zip(values, scores):
         if v is None or v == "":

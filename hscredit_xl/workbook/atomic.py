@@ -3,6 +3,9 @@
 The new content goes to a temporary file in the target's own folder (same file system, so the final
 ``os.replace`` is atomic), is flushed to disk, and only then replaces the target. On any exception -- an
 error while saving, a full disk, Ctrl-C -- the temporary file is removed and the target is untouched.
+
+Just before the replace, the one save path every writer shares also: refuses when the target changed since a
+command holding its writer lock read it (lock.py), and keeps the workbook it replaces (history.py).
 """
 from __future__ import annotations
 
@@ -34,9 +37,31 @@ def remove_stale_temporaries(target: Path, now: float | None = None) -> list[Pat
     return removed
 
 
+def refuse_existing(path: str | os.PathLike, force: bool, option: str = "--force") -> None:
+    """For commands that write a blank (new, handout): an existing file is refused unless ``force``.
+
+    Raises InputProblems naming the path; with ``force`` the file is replaced (its history keeps it).
+    """
+    from ..inputs import ERROR, Problem
+    from ..scoring import InputProblems
+
+    target = Path(path)
+    if force or not (target.exists() or target.is_symlink()):
+        return
+    what = "文件夹" if target.is_dir() else "文件"
+    raise InputProblems([Problem(ERROR, "", str(target), "输出文件", target.name,
+                                 f"已存在同名{what}，为免覆盖已有的工作，未写入任何文件",
+                                 f"请换一个文件名（-o），或确认要替换时加 {option}（原文件会保留在历史版本中）")])
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
-    """Yield a binary file to write; on a clean exit it replaces ``path``, on an exception it vanishes."""
+    """Yield a binary file to write; on a clean exit it replaces ``path``, on an exception it vanishes.
+
+    A workbook it replaces is kept in the history first; a workbook changed since its writer lock was taken
+    is not replaced (InputProblems)."""
+    from . import history, lock
+
     target = Path(path)
     folder = target.parent
     remove_stale_temporaries(target)
@@ -49,7 +74,10 @@ def atomic_output(path: str | os.PathLike) -> Iterator[IO[bytes]]:
             tmp.flush()
             os.fsync(tmp.fileno())
         os.chmod(tmp_path, mode)  # NamedTemporaryFile is 0600; keep the mode a normal save would give
+        lock.check_unchanged(target)
+        history.keep_version(target)
         os.replace(tmp_path, target)
+        lock.note_written(target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

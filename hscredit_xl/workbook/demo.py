@@ -32,6 +32,31 @@ def build_scored_sample(target: Path) -> tuple[Path, Result]:
     return book.save(target), outcome.result
 
 
+def _not_ours(out_dir: Path) -> list[str]:
+    """What a folder holds that the demo did not write (the demo writes only into a folder of its own)."""
+    from .history import FOLDER
+
+    if not out_dir.is_dir():
+        return []
+    ours = {SCORED_NAME, FOLDER, f".{SCORED_NAME}.hscredit-lock"}
+    return sorted(p.name for p in out_dir.iterdir()
+                  if p.name not in ours and not (p.name.startswith(f".{SCORED_NAME}.") and p.name.endswith(".tmp")))
+
+
 def run_demo(out_dir: Path) -> tuple[Path, Result]:
+    """Write the scored sample into ``out_dir``: a new folder, or one holding nothing but an earlier demo's
+    output (replaced, the earlier one kept in its history). Any other folder is refused (InputProblems)."""
+    from ..inputs import ERROR, Problem
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputProblems([Problem(ERROR, "", str(out_dir), "示例输出文件夹", out_dir.name,
+                                     "已存在同名文件，示例只写入它自己的文件夹", "请用 -o 指定一个新的文件夹")])
+    others = _not_ours(out_dir)
+    if others:
+        shown = "、".join(others[:5]) + (" 等" if len(others) > 5 else "")
+        raise InputProblems([Problem(ERROR, "", str(out_dir), "示例输出文件夹", shown,
+                                     "文件夹中已有不是示例生成的文件；示例只写入它自己的文件夹，未写入任何文件",
+                                     "请用 -o 指定一个新的（或空的）文件夹")])
     out_dir.mkdir(parents=True, exist_ok=True)
     return build_scored_sample(out_dir / SCORED_NAME)

@@ -10,10 +10,10 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from ..inputs import ERROR, Problem
+from ..inputs import ERROR
 from ..rubric import Rubric
 from ..scoring import InputProblems
-from .atomic import save_workbook_atomic
+from .atomic import refuse_existing, save_workbook_atomic
 from .book import OpenpyxlBook
 from .recompute import read_structure, require_master
 from .safety import open_untrusted
@@ -39,12 +39,14 @@ def write_handouts(master: Path, out_dir: Path, force: bool = False) -> list[Pat
     lay, rubric = inp.layout, inp.rubric
     choices = dict(rubric.default_choices, **inp.choices)
     targets = [(unit, Path(out_dir) / handout_name(rubric, unit)) for unit in lay.units]
-    existing = [path for _, path in targets if path.exists()]
-    if existing and not force:
-        raise InputProblems([Problem(ERROR, unit, str(path), "输出文件", path.name,
-                                     "文件已存在：生成填报版不会覆盖已有的文件（其中可能已有单位填写的内容）",
-                                     "请换一个输出文件夹，或确认无用后加 --force 覆盖")
-                             for unit, path in targets if path in existing])
+    refused = []
+    for unit, path in targets:  # every file that would be replaced is named, not only the first
+        try:
+            refuse_existing(path, force)
+        except InputProblems as exc:
+            refused += [replace(p, unit=unit) for p in exc.problems]
+    if refused:
+        raise InputProblems(refused)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for unit, path in targets:

@@ -363,12 +363,12 @@ class Layout:
         scaled_ref, capped_ref, total_ref = (f"{c[k]}{r}" for k in ("base_scaled", "capped", "total"))
         out["capped"] = f'=IF({scaled_ref}="","",MIN({cap},{scaled_ref}+N({c["bonus"]}{r})))'
         out["total"] = f'=IF({capped_ref}="","",MAX({floor},{capped_ref}-N({c["deduction"]}{r})))'
-        out["rank"] = _rank_formula(c["total"], r, first, last, choices["A1"])
+        out["rank"] = _rank_formula(c["total"], r, first, last, choices["A1"], per_rule)
         sign = "" if choices["A10"] == "self_minus_review" else "-"
         out["difference"] = (f'=IF(AND(ISNUMBER({c["self_total"]}{r}),ISNUMBER({total_ref})),'
                              f'{sign}({c["self_total"]}{r}-{total_ref}),"")')
         out["final"] = f'=IF(ISNUMBER({total_ref}),{total_ref}+N({c["adjustment"]}{r}),"")'
-        out["final_rank"] = _rank_formula(c["final"], r, first, last, choices["A1"])
+        out["final_rank"] = _rank_formula(c["final"], r, first, last, choices["A1"], per_rule)
         for w in self.rubric.weights:
             weight_cell = f"'{SETTINGS}'!$B${self.weight_rows[w.name]}"
             final_ref = f"{c['final']}{r}"
@@ -616,12 +616,16 @@ def _array(values) -> str:
     return "{" + ",".join(_num(v) for v in values) + "}"
 
 
-def _rank_formula(col: str, row: int, first: int, last: int, ties: str) -> str:
+def _rank_formula(col: str, row: int, first: int, last: int, ties: str, rounded: bool = True) -> str:
+    """The place by a column. Units that show the same total share a place (decisions A9): with per-rule
+    rounding the totals are already rounded; otherwise the places are taken on the totals rounded as shown."""
     rng = f"${col}${first}:${col}${last}"
     if ties == "dense":
         place = f"SUMPRODUCT(({rng}>{col}{row})/COUNTIF({rng},{rng}))+1"
-    else:
+    elif rounded:
         place = f"_xlfn.RANK.EQ({col}{row},{rng},0)"
+    else:
+        place = f"SUMPRODUCT(--(ROUND({rng},2)>ROUND({col}{row},2)))+1"
     return f'=IF(ISNUMBER({col}{row}),{place},"")'
 
 

@@ -43,12 +43,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..datafile import read_rows
-from ..inputs import (ERROR, WARNING, BadValue, Problem, UnitInput, ValueParser, normalize_unit_name, parse_units,
+from ..inputs import (ERROR, WARNING, Problem, UnitInput, ValueParser, normalize_unit_name, parse_units,
                       shown)
 from ..scoring import InputProblems
 from . import layout as L
 from .book import Book, OpenpyxlBook
-from .fill import _cell_value, write_concealment, write_data, write_unit_rows
+from .fill import _cell_value, same_value, write_concealment, write_data, write_unit_rows
 from .layout import Layout, form_sheet_name
 from .recompute import Inputs, _at, _value, read_inputs, read_structure, require_master
 from .safety import open_untrusted
@@ -405,7 +405,6 @@ def _conflicts(current: Inputs, uf: UnitFile) -> list[Problem]:
     lay, rubric = current.layout, current.rubric
     i, unit = uf.unit, lay.units[uf.unit]
     old_row = current.rows[i] if i < len(current.rows) else {}
-    parser = ValueParser("clamp")
     out = []
 
     def conflict(where: str, label: str, old: object, new: object) -> None:
@@ -418,17 +417,13 @@ def _conflicts(current: Inputs, uf: UnitFile) -> list[Problem]:
         old = old_row.get(f.key)
         if f.key in ("unit", "concealment_rates") or new is None or _blank(old):
             continue
-        if not _same_value(parser, f, old, new):
+        if not same_value(f.type, old, new):
             conflict(current.locate(i, f.key), f.label, old, _cell_value(new))
     for rule in rubric.rules:
         new, old = uf.data.self_scores.get(rule.id), old_row.get("self_" + rule.id)
         if new is None or _blank(old):
             continue
-        try:
-            same = parser.number(old) == new
-        except BadValue:
-            same = False
-        if not same:
+        if not same_value("score", old, new):
             conflict(current.locate(i, "self_" + rule.id), f"自评得分 {rule.id}", old, _cell_value(new))
     old_rates = sorted((shown(c.department), c.rate) for c in current.concealment if c.unit == i)
     new_rates = sorted((shown(d), r) for d, r in uf.concealment)
@@ -450,20 +445,6 @@ def _conflicts(current: Inputs, uf: UnitFile) -> list[Problem]:
                     new if not isinstance(new, Decimal) else float(new)):
                 conflict(f"{L.RETURNS}!{L.cell(lay.unit_row(i), col)}", header, old, new)
     return out
-
-
-def _same_value(parser: ValueParser, f, old: object, new: object) -> bool:
-    """Whether a master cell holds the value a file brings (85% and 0.85 are the same rate)."""
-    try:
-        if f.type == "rate":
-            return parser.rate(old)[0] == new
-        if f.type == "flag":
-            return parser.flag(old) == new
-        if f.type in ("count", "number", "score"):
-            return parser.number(old) == new
-    except BadValue:
-        return False
-    return str(old).strip() == str(new).strip()
 
 
 def _same_adjustment(current: list[object], uf: UnitFile) -> bool:
