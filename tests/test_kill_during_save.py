@@ -154,7 +154,8 @@ def old_pair(out: Path) -> dict[str, bytes]:
 
 
 def folder(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    """Its files (the history folder beside them keeps replaced copies, issue 11)."""
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
 
 
 def run_export(scored: Path, out: Path, mode: str, tmp: Path) -> subprocess.Popen:
