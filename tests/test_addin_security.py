@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -43,8 +44,8 @@ def read_modules(path: Path) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    return addin.build_addin(tmp_path_factory.mktemp("addin") / "hscredit_xl.xlam")
+def built(addin_xlam, tmp_path_factory) -> Path:
+    return Path(shutil.copy(addin_xlam, tmp_path_factory.mktemp("addin")))  # conftest builds it once
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +264,10 @@ def test_udf_server_imports_nothing_from_the_current_folder(modules, tmp_path):
     done = subprocess.run([sys.executable, *argv[1:-1], code], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert str(Path(hscredit_xl.__file__).parent) in done.stdout
+    # the package as installed (the source tree with an editable install, site-packages otherwise), never the folder
+    imported = Path(done.stdout.strip().splitlines()[-1])
+    assert imported.name == "udfs.py" and imported.parent.name == "hscredit_xl" and imported.is_file()
+    assert tmp_path not in imported.parents
     # without -P the same code imports the mailed module: so the check above can fail
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "was imported" in done.stderr

@@ -28,7 +28,7 @@ import pytest
 
 from conftest import soffice_required
 import hscredit_xl.udfs as udfs
-from hscredit_xl import addin, udfs_vba
+from hscredit_xl import udfs_vba
 from test_addin_security import read_modules
 from vba_tools import (PROCEDURE_HEAD, WINDOWS_32, WINDOWS_64, VbaEnvironment, evaluate, logical_lines,
                        resolve_conditionals)
@@ -39,8 +39,8 @@ OUR_MODULES = ("hscredit_addin", "hscredit_python", "xlwings_udfs", "ThisWorkboo
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    return addin.build_addin(tmp_path_factory.mktemp("addin") / "hscredit_xl.xlam")
+def built(addin_xlam, tmp_path_factory) -> Path:
+    return Path(shutil.copy(addin_xlam, tmp_path_factory.mktemp("addin")))  # conftest builds it once
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,7 @@ def system_python_with_uno() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def libreoffice_vba(soffice, tmp_path_factory) -> dict:
+def libreoffice_vba(soffice, addin_xlam, tmp_path_factory) -> dict:
     """One LibreOffice run for the session: every module compiled under each config, and the injections."""
     python = system_python_with_uno()
     if python is None:
@@ -198,7 +198,7 @@ def libreoffice_vba(soffice, tmp_path_factory) -> dict:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     work = tmp_path_factory.mktemp("lo-vba")
-    xlam = addin.build_addin(work / "hscredit_xl.xlam")
+    xlam = shutil.copy(addin_xlam, work)
     spec = work / "spec.json"
     spec.write_text(json.dumps({"soffice": soffice, "addin": str(xlam), "configs": CONFIGS,
                                 "injections": INJECTIONS}), encoding="utf-8")

@@ -1,7 +1,7 @@
 """hscredit_xl.export: the 报送版 (values only) and the printed 考评表 PDF, looked at rather than assumed.
 
 The values-only copy needs no LibreOffice; the PDF and the check that the copy opens cleanly in another
-spreadsheet program do (``soffice`` tests; each LibreOffice run is shared through a module fixture).
+spreadsheet program do (``soffice`` tests; the PDF export is conftest's session fixture ``exported_pdf``).
 """
 from __future__ import annotations
 
@@ -48,8 +48,8 @@ def two(x) -> float:
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory):
-    return build_scored_sample(tmp_path_factory.mktemp("scored") / "考评2020.xlsx")  # what `demo` writes
+def scored(scored_sample):
+    return scored_sample  # what `demo` writes, as 考评2020.xlsx (shared by the session: copy it to change it)
 
 
 @pytest.fixture(scope="module")
@@ -58,15 +58,6 @@ def exported(scored, tmp_path_factory) -> Path:
     written = export(scored[0], out)
     assert written == [out / f"考评2020{EXPORT_SUFFIX}"]
     return written[0]
-
-
-@pytest.fixture(scope="module")
-def exported_pdf(scored, tmp_path_factory, soffice, poppler) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("export-pdf")
-    xlsx, pdf = export(scored[0], out, pdf=True)
-    assert (xlsx.name, pdf.name) == (f"考评2020{EXPORT_SUFFIX}", f"考评2020{PDF_SUFFIX}")
-    assert files_in(out) == sorted([xlsx.name, pdf.name])  # no temporary file left behind
-    return xlsx, pdf
 
 
 @pytest.fixture(scope="module")
@@ -315,15 +306,23 @@ def test_refuses_a_workbook_recomputed_by_another_version(scored, tmp_path):
 
 
 @pytest.mark.soffice
-def test_values_only_copy_opens_in_libreoffice_without_errors(exported, scored, soffice, tmp_path):
-    reopened = office.recalculate(exported, tmp_path / "reopened.xlsx")
-    assert office.error_cells(reopened) == {}
-    summary = office.read_values(reopened)[L.SUMMARY]
+def test_values_only_copy_opens_in_libreoffice_without_errors(exported, scored, libreoffice):
+    reopened = libreoffice.recalculated("export:values-only", lambda folder: Path(shutil.copy(exported, folder)))
+    assert reopened.errors == {}
+    summary = reopened.values[L.SUMMARY]
     cols = LAY.summary_columns
     for i, u in enumerate(scored[1].units):
         row = LAY.unit_row(i)
         get = lambda key: summary.get(f"{openpyxl.utils.get_column_letter(cols[key])}{row}")  # noqa: E731
         assert (get("total"), get("rank"), get("final")) == (two(u.total), u.rank, two(u.final)), u.unit
+
+
+@pytest.mark.soffice
+def test_pdf_export_writes_the_copy_and_the_pdf_only(exported_pdf):
+    xlsx, pdf = exported_pdf  # export(scored_sample, folder, pdf=True)
+    assert (xlsx.name, pdf.name) == (f"考评2020{EXPORT_SUFFIX}", f"考评2020{PDF_SUFFIX}")
+    assert xlsx.parent == pdf.parent
+    assert files_in(pdf.parent) == sorted([xlsx.name, pdf.name])  # no temporary file left behind
 
 
 @pytest.mark.soffice

@@ -11,16 +11,20 @@ files carry no cached values, or stale ones). Then:
   cells, and there is no other error cell in either workbook, the blank template included — which also
   catches a newer Excel function written without its ``_xlfn.`` prefix.
 
-Each LibreOffice run costs about 1.5 s: one per workbook, shared through module fixtures.
+A LibreOffice start-up costs about 2 s of CPU: the template and the three scored variants are recalculated
+in ONE run (``office.recalculate_many``), once per session through conftest's ``libreoffice`` fixture, and
+what openpyxl reads of each result is read once.
 """
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
+from conftest import Recalculated
 from openpyxl.worksheet.formula import ArrayFormula
 
 from hscredit_xl import office
@@ -40,9 +44,16 @@ LAY = Layout.build(RUBRIC)
 NAME_ERROR = "#NAME?"
 
 
+@cache
+def formulas(path: Path) -> openpyxl.Workbook:
+    """The workbook LibreOffice was given, formulas and all, read once (read-only)."""
+    return openpyxl.load_workbook(path)
+
+
+@cache
 def hs_cells(path: Path) -> dict[str, dict[str, str]]:
     """{sheet: {cell: '#NAME?'}} for every cell whose formula calls an HS_ function (array ranges included)."""
-    wb = openpyxl.load_workbook(path)
+    wb = formulas(path)
     found: dict[str, dict[str, str]] = {}
     for ws in wb.worksheets:
         for row in ws.iter_rows():
@@ -59,7 +70,7 @@ def hs_cells(path: Path) -> dict[str, dict[str, str]]:
 
 
 def formula_cells(path: Path, sheet: str) -> set[str]:
-    ws = openpyxl.load_workbook(path)[sheet]
+    ws = formulas(path)[sheet]
     return {c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"}
 
 
@@ -73,13 +84,6 @@ def same(lo_value, engine_value) -> bool:
     if engine_value is None:
         return lo_value is None
     return isinstance(lo_value, (int, float)) and round(lo_value, 9) == pytest.approx(float(engine_value), abs=1e-9)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory, soffice) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("template")
-    path = write_template(folder / "template.xlsx")
-    return path, office.recalculate(path, folder / "template-lo.xlsx")
 
 
 # switch choices (设置) the scored sample is recomputed under: recompute rewrites the formulas for them
@@ -98,52 +102,75 @@ def choose(path: Path, choices: dict[str, str]) -> None:
     wb.save(path)
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS), ids=list(VARIANTS))
-def scored(request, tmp_path_factory, soffice):
-    folder = tmp_path_factory.mktemp("scored")
-    path, _ = build_scored_sample(folder / "scored.xlsx")
-    choose(path, VARIANTS[request.param])
+def scored_variant(variant: str, folder: Path) -> tuple[Path, object]:
+    path, _ = build_scored_sample(folder / f"scored-{variant}.xlsx")
+    choose(path, VARIANTS[variant])
     book = OpenpyxlBook(path)  # recompute with the chosen switches, as `hscredit-xl recompute` does
     outcome = recompute(book)
     assert outcome.ok, [p.message() for p in outcome.problems]
-    assert {sid: outcome.result.choices[sid] for sid in VARIANTS[request.param]} == VARIANTS[request.param]
+    assert {sid: outcome.result.choices[sid] for sid in VARIANTS[variant]} == VARIANTS[variant]
     book.save(path)
-    return path, outcome.result, office.recalculate(path, folder / "scored-lo.xlsx")
+    return path, outcome.result
+
+
+def recalculate_all(folder: Path) -> dict:
+    """The blank template and every scored variant, recalculated by LibreOffice in one run."""
+    sources = {"template": (write_template(folder / "template.xlsx"), None)}
+    sources.update({variant: scored_variant(variant, folder) for variant in VARIANTS})
+    outs = office.recalculate_many([(path, folder / "lo" / path.name) for path, _ in sources.values()])
+    return {key: (path, result, Recalculated(path, out)) for (key, (path, result)), out in zip(sources.items(), outs)}
+
+
+@pytest.fixture
+def workbooks(libreoffice) -> dict:
+    return libreoffice.run("libreoffice_check", recalculate_all)
+
+
+@pytest.fixture
+def template(workbooks) -> Recalculated:
+    """The blank template recalculated by LibreOffice."""
+    return workbooks["template"][2]
+
+
+@pytest.fixture(params=list(VARIANTS), ids=list(VARIANTS))
+def scored(request, workbooks):
+    """(workbook, engine result, LibreOffice's recalculation) per switch variant."""
+    return workbooks[request.param]
 
 
 # ------------------------------------------------------------------------------------------ error cells
 
 
-def assert_only_hs_errors(path: Path, recalculated: Path) -> dict[str, str]:
+def assert_only_hs_errors(run: Recalculated) -> dict[str, str]:
     """Every error cell is an HS_ cell showing #NAME?; an HS_ cell that is not an error is blank (its HS_ call
     sits behind IF(<input blank>,"",…) and LibreOffice, like Excel, does not evaluate it). The errors found."""
-    hs = hs_cells(path)
+    hs = hs_cells(run.src)
     assert set(hs) == {L.SCORES} and hs[L.SCORES], "the template should call HS_ functions on 计分 only"
-    errors = office.error_cells(recalculated)
+    errors = run.errors
     assert set(errors) <= {L.SCORES}, {k: v for k, v in errors.items() if k != L.SCORES}
     found = errors.get(L.SCORES, {})
     assert set(found) <= set(hs[L.SCORES]), f"errors outside the HS_ cells: {sorted(set(found) - set(hs[L.SCORES]))}"
     assert set(found.values()) <= {NAME_ERROR}
-    values = office.read_values(recalculated)[L.SCORES]
+    values = run.values[L.SCORES]
     quiet = {c: values.get(c) for c in set(hs[L.SCORES]) - set(found)}
     assert all(v in (None, "") for v in quiet.values()), quiet
     return found
 
 
 def test_template_hs_cells_are_the_only_errors(template):
-    assert_only_hs_errors(*template)
+    assert_only_hs_errors(template)
 
 
 def test_scored_workbook_hs_cells_are_the_only_errors(scored):
     path, _, recalculated = scored
-    found = assert_only_hs_errors(path, recalculated)
+    found = assert_only_hs_errors(recalculated)
     hs_columns = {c.rstrip("0123456789") for c in hs_cells(path)[L.SCORES]}
     assert {c.rstrip("0123456789") for c in found} == hs_columns  # with data typed, every HS_ column calls HS_
 
 
 def test_every_native_formula_has_a_value_in_the_scored_workbook(scored):
     path, result, recalculated = scored
-    values = office.read_values(recalculated)
+    values = recalculated.values
     blank_difference = {f"{get_column_letter(LAY.summary_columns['difference'])}{LAY.unit_row(i)}"
                         for i, u in enumerate(result.units) if u.difference is None}
     for sheet in (L.SUMMARY, L.DATA):
@@ -155,8 +182,7 @@ def test_every_native_formula_has_a_value_in_the_scored_workbook(scored):
 def test_blank_template_formulas_compute_quietly(template):
     """Nothing typed yet: derived columns blank, 汇总 blank (not 0.00 and 名次 1 for everyone), no error anywhere
     but the HS_ cells; each 考评表 says how many self scores are still missing instead of a total."""
-    _, recalculated = template
-    values = office.read_values(recalculated)
+    values = template.values
     for i in range(len(LAY.units)):
         row = LAY.unit_row(i)
         for col in LAY.derived_columns.values():
@@ -177,7 +203,7 @@ SUMMARY_KEYS = ("base", "applicable_max", "base_scaled", "capped", "total", "ran
 
 def test_summary_formulas_give_the_engines_numbers(scored):
     _, result, recalculated = scored
-    values = office.read_values(recalculated)[L.SUMMARY]
+    values = recalculated.values[L.SUMMARY]
     formula_keys = set(LAY.summary_formulas(LAY.unit_row(0), result.choices))
     assert formula_keys == set(SUMMARY_KEYS) | {k for k in LAY.summary_columns if k.startswith(("section_", "weight:"))}
     wrong = []
@@ -196,7 +222,7 @@ def test_summary_formulas_give_the_engines_numbers(scored):
 def test_scores_sheet_native_applicable_max_is_the_engines(scored):
     """计分's one native formula (适用满分, beside the HS_ columns) agrees with the engine and 汇总."""
     _, result, recalculated = scored
-    values = office.read_values(recalculated)[L.SCORES]
+    values = recalculated.values[L.SCORES]
     col = get_column_letter(LAY.score_columns["applicable_max"])
     shown = [values.get(f"{col}{LAY.unit_row(i)}") for i in range(len(result.units))]
     engine = [float(u.applicable_max) for u in result.units]
@@ -208,9 +234,9 @@ def test_scores_sheet_native_applicable_max_is_the_engines(scored):
 
 def test_derived_columns_give_what_their_headers_say(scored):
     path, _, recalculated = scored
-    typed = openpyxl.load_workbook(path)
+    typed = formulas(path)
     data, detail = typed[L.DATA], typed[L.CONCEALMENT]
-    lo = office.read_values(recalculated)[L.DATA]
+    lo = recalculated.values[L.DATA]
     inputs = read_inputs(OpenpyxlBook(path))
     zero_ratio = float(Switches(RUBRIC, inputs.choices).value("A4"))
     rates: dict[str, list[float]] = {}

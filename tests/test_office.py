@@ -1,7 +1,7 @@
 """hscredit_xl.office: LibreOffice headless as an independent check, and looking at the printed pages.
 
-LibreOffice runs cost about a second each: every workbook here is converted once, in a
-module-scoped fixture, and the tests share the result.
+LibreOffice runs cost about 2 s of CPU each: every workbook here is converted once per session, through
+conftest's ``libreoffice`` fixture, and the tests share the result.
 """
 from __future__ import annotations
 
@@ -122,10 +122,13 @@ def make_print_workbook(path: Path) -> Path:
 # ------------------------------------------------------------------------------------------ shared runs
 
 
-@pytest.fixture(scope="module")
-def recalculated(soffice, tmp_path_factory):
+@pytest.fixture
+def recalculated(libreoffice):
     """The formula workbook (Chinese file name, stale cached values, a leftover lock file) after recalculate."""
-    folder = tmp_path_factory.mktemp("recalc")
+    return libreoffice.run("office:formula-workbook", _recalculate_formula_workbook)
+
+
+def _recalculate_formula_workbook(folder: Path) -> dict:
     src = make_formula_workbook(folder / "考评表 2020.xlsx")
     lock = folder / f".~lock.{src.name}#"
     lock.write_text(",某人,某机器,01.01.2020 10:00,file:///tmp;\n", encoding="utf-8")
@@ -136,14 +139,10 @@ def recalculated(soffice, tmp_path_factory):
     return {"src": src, "before": before, "dst": dst, "seconds": seconds, "lock": lock}
 
 
-@pytest.fixture(scope="module")
-def printed(soffice, poppler, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("print")
-    src = make_print_workbook(folder / "scored.xlsx")
-    t0 = time.perf_counter()
-    pdf = office.to_pdf(src, folder / "scored.pdf")
-    seconds = time.perf_counter() - t0
-    return {"pdf": pdf, "seconds": seconds, "folder": folder}
+@pytest.fixture
+def printed(libreoffice, poppler):
+    """The print workbook (a long 汇总, one sheet per unit) printed to PDF: ``.pdf``, ``.pages``, ``.sizes``."""
+    return libreoffice.printed("office:print-workbook", lambda folder: make_print_workbook(folder / "scored.xlsx"))
 
 
 # ------------------------------------------------------------------------------------------ recalculation
@@ -221,7 +220,7 @@ def test_missing_input_is_file_not_found(tmp_path):
 
 @pytest.mark.soffice
 def test_pdf_pages_are_a4_landscape(printed):
-    sizes = office.pdf_page_sizes(printed["pdf"])
+    sizes = printed.sizes
     assert len(sizes) >= 1 + len(UNITS) + 1  # 汇总 spans two pages or more, one page per unit
     for width, height in sizes:
         assert width == pytest.approx(841.9, abs=2) and height == pytest.approx(595.3, abs=2)
@@ -229,7 +228,7 @@ def test_pdf_pages_are_a4_landscape(printed):
 
 @pytest.mark.soffice
 def test_pdf_honours_fit_to_width_and_print_titles(printed):
-    pages = office.pdf_text(printed["pdf"])
+    pages = printed.pages
     summary = [p for p in pages if re.search(r"单位\d{3}", p)]
     assert len(summary) >= 2, "150 rows should not fit on one landscape page"
     assert "单位001" in summary[0] and "单位150" in summary[-1]
@@ -240,7 +239,7 @@ def test_pdf_honours_fit_to_width_and_print_titles(printed):
 
 @pytest.mark.soffice
 def test_pdf_prints_chinese_unit_names_and_computed_values(printed):
-    pages = office.pdf_text(printed["pdf"])
+    pages = printed.pages
     for unit in UNITS:
         own = [p for p in pages if f"{unit} 社会信用体系建设考评表" in p]
         assert len(own) == 1, f"{unit}: {len(own)} pages"
@@ -249,10 +248,10 @@ def test_pdf_prints_chinese_unit_names_and_computed_values(printed):
 
 
 @pytest.mark.soffice
-def test_render_pages_gives_non_blank_a4_landscape_pngs(printed):
-    out = printed["folder"] / "png"
-    pngs = office.render_pages(printed["pdf"], out, dpi=60)
-    assert len(pngs) == len(office.pdf_page_sizes(printed["pdf"]))
+def test_render_pages_gives_non_blank_a4_landscape_pngs(printed, tmp_path):
+    out = tmp_path / "png"
+    pngs = office.render_pages(printed.pdf, out, dpi=60)
+    assert len(pngs) == len(printed.sizes)
     assert [p.name for p in pngs] == [f"page-{i}.png" for i in range(1, len(pngs) + 1)]
     for png in pngs:
         width, height = office.png_size(png)
@@ -260,9 +259,9 @@ def test_render_pages_gives_non_blank_a4_landscape_pngs(printed):
         ink = office.png_ink(png)
         assert 0.0002 < ink < 0.5, f"{png.name}: {ink:.4f} of the page is ink"
     # cross-check the PNG reader against pdftoppm's own grey PGM of page 1
-    pgm = printed["folder"] / "p1"
+    pgm = tmp_path / "p1"
     subprocess.run(
-        [shutil.which("pdftoppm"), "-r", "60", "-gray", "-f", "1", "-l", "1", "-singlefile", str(printed["pdf"]), str(pgm)],
+        [shutil.which("pdftoppm"), "-r", "60", "-gray", "-f", "1", "-l", "1", "-singlefile", str(printed.pdf), str(pgm)],
         check=True,
     )
     w, h, pixels = _read_pgm(pgm.with_suffix(".pgm"))
