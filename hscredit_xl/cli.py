@@ -446,6 +446,17 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_rubric_check(args) -> int:
+    from .rubric_check import check_file
+
+    checked = check_file(Path(args.file))
+    if not checked.ok:
+        print(checked.problem_report(), file=sys.stderr)
+        return EXIT_INPUT
+    print(checked.summary())
+    return EXIT_OK
+
+
 _ADDIN_EXTRA_MODULES = {"ms_ovba", "ms_ovba_compression", "ms_cfb", "oletools", "olefile"}
 
 
@@ -570,6 +581,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="输出文件夹（默认与工作簿相同）")
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 打印 A4 横向 PDF")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("rubric", help="评分细则文件（YAML）")
+    rubric = p.add_subparsers(dest="rubric_command", required=True, parser_class=_Parser)
+    q = rubric.add_parser("check", help="检查细则文件：原文引用逐字见于通知、分值逐级相加、案例按所写计算、数据键与开关均有定义")
+    q.add_argument("file", metavar="FILE", help="细则文件 .yaml（通知原文按其 document.source 在同一文件夹中查找）")
+    q.set_defaults(func=cmd_rubric_check)
 
     p = sub.add_parser("addin", help="Excel 加载项（「信用考评」选项卡与 HS_ 函数）")
     addin = p.add_subparsers(dest="addin_command", required=True, parser_class=_Parser)

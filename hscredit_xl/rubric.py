@@ -475,10 +475,19 @@ def rubric_path(name: str = DEFAULT_RUBRIC) -> Path:
 @cache
 def load_rubric(name: str = DEFAULT_RUBRIC) -> Rubric:
     """The rubric shipped in the package (cached: it is immutable)."""
-    path = rubric_path(name)
-    return parse_rubric(path.read_text(encoding="utf-8"), path.name)
+    return read_rubric(rubric_path(name))
+
+
+def read_rubric(path: Path | str) -> Rubric:
+    """A rubric file at any path; its notice is found beside it (notice_path)."""
+    return parse_rubric(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def notice_path(rubric: Rubric) -> Path:
+    """The official notice the rubric was read from: document.source, relative to the rubric file."""
+    return Path(rubric.path).parent / str(rubric.document["source"])
 
 
 def source_text(rubric: Rubric) -> str:
     """The official notice the rubric was read from, shipped beside it."""
-    return rubric_path(rubric.document["source"]).read_text(encoding="utf-8")
+    return notice_path(rubric).read_text(encoding="utf-8")

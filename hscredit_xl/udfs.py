@@ -230,14 +230,15 @@ def _map_many(fname: str, names: tuple[str, ...], values: tuple, one):
 class _Places:
     """Place of any value among fixed peers: 1 + the number of peers strictly better.
 
-    Competition ranking (ties share the better place, like RANK.EQ), the same rule as
-    kinds.place_of, with the peers sorted once so a whole column costs O(n log n).
+    Competition ranking (ties share the better place, like RANK.EQ: 1, 1, 3), or dense (1, 1, 2: the
+    number of distinct better values), the same rules as kinds.places, with the peers sorted once so a whole
+    column costs O(n log n).
     """
 
     __slots__ = ("_sorted", "_lowest_first")
 
-    def __init__(self, peers: list[Decimal], lowest_first: bool):
-        self._sorted = sorted(peers)
+    def __init__(self, peers: list[Decimal], lowest_first: bool, dense: bool = False):
+        self._sorted = sorted(set(peers)) if dense else sorted(peers)
         self._lowest_first = lowest_first
 
     def of(self, v: Decimal) -> int:
@@ -264,6 +265,19 @@ def _order(x, fname: str) -> bool:
     raise KindError(f"{fname}：order 应为 0（数值越大名次越前）或 1（数值越小名次越前），收到{_show(x)}")
 
 
+def _ties(x, fname: str) -> bool:
+    """ties: 0 (ties share the better place and the next is skipped, 1、1、3 — the default) or 1 (1、1、2)."""
+    if _is_blank(x):
+        return False
+    try:
+        t = to_decimal(x) if not isinstance(x, bool) else Decimal(int(x))
+    except KindError:
+        t = None
+    if t in (0, 1):
+        return t == 1
+    raise KindError(f"{fname}：ties 应为 0（并列取较好名次，下一名次顺延：1、1、3）或 1（下一名次紧接：1、1、2），收到{_show(x)}")
+
+
 # --------------------------------------------------------------------------- functions
 
 
@@ -274,7 +288,8 @@ def _order(x, fname: str) -> bool:
 @xw.arg("step", doc="名次每下降一位扣的分，如 2")
 @xw.arg("floor", doc="最低得分（扣完为止），默认 0")
 @xw.arg("order", doc="0＝数值越大名次越前（默认）；1＝数值越小名次越前")
-def HS_RANKSCORE(value, peers, top, step, floor=0, order=0):
+@xw.arg("ties", doc="并列：0＝取较好名次、下一名次顺延（1、1、3，默认）；1＝下一名次紧接（1、1、2）")
+def HS_RANKSCORE(value, peers, top, step, floor=0, order=0, ties=0):
     """按名次计分：第一名得 top 分，名次每降一位扣 step 分，不低于 floor；并列取较好名次。"""
     fname = "HS_RANKSCORE"
     t = _not_negative(top, fname, "top")
@@ -282,7 +297,7 @@ def HS_RANKSCORE(value, peers, top, step, floor=0, order=0):
     f = _optional_number(floor, Decimal(0), fname, "floor", _not_negative)
     if f > t:
         raise KindError(f"{fname}：floor 不应大于 top，收到 floor 为{_show(floor)}、top 为{_show(top)}")
-    places = _Places(_numbers(peers, fname, "peers"), _order(order, fname))
+    places = _Places(_numbers(peers, fname, "peers"), _order(order, fname), _ties(ties, fname))
 
     def one(v, pos):
         return _kind(fname, "value", pos, rank_score, places.of(_number(v, fname, "value", pos)), t, s, f)
@@ -294,13 +309,15 @@ def HS_RANKSCORE(value, peers, top, step, floor=0, order=0):
 @xw.arg("value", doc="本单位的数值（如公共服务领域数据采集种类数）；可选一列单元格，一次为每个单位计分")
 @xw.arg("peers", ndim=2, doc="参与排名的全部单位的数值（单元格区域），空单元格不计")
 @xw.arg("points", ndim=2, doc="第一名、第二名……依次的得分，如 {10,5,1}；名次超出的得 0 分")
-def HS_PLACESCORE(value, peers, points):
+@xw.arg("order", doc="0＝数值越大名次越前（默认）；1＝数值越小名次越前")
+@xw.arg("ties", doc="并列：0＝取较好名次、下一名次顺延（1、1、3，默认）；1＝下一名次紧接（1、1、2）")
+def HS_PLACESCORE(value, peers, points, order=0, ties=0):
     """按名次取分：第 n 名得 points 中第 n 个分值，名次超出的得 0 分；数值越大名次越前，并列取较好名次。"""
     fname = "HS_PLACESCORE"
     pts = _not_negatives(points, fname, "points")
     if not pts:
         raise KindError(f"{fname}：points 应至少有一个分值（如 {{10,5,1}}），收到空区域")
-    places = _Places(_numbers(peers, fname, "peers"), False)
+    places = _Places(_numbers(peers, fname, "peers"), _order(order, fname), _ties(ties, fname))
 
     def one(v, pos):
         return _kind(fname, "value", pos, place_score, places.of(_number(v, fname, "value", pos)), pts)
@@ -313,8 +330,9 @@ def HS_PLACESCORE(value, peers, points):
 @xw.arg("thresholds", ndim=2, doc="各档门槛，从高到低排列，如 {1,0.8,0.4}；数值大于等于门槛即得该档分")
 @xw.arg("points", ndim=2, doc="各档得分，与 thresholds 一一对应，如 {10,6,3}")
 @xw.arg("otherwise", doc="低于所有门槛时的得分，默认 0")
-def HS_TIERSCORE(value, thresholds, points, otherwise=0):
-    """分档计分：取数值达到（大于等于）的第一个门槛对应的分值，门槛从高到低排列；都未达到得 otherwise。"""
+@xw.arg("inclusive", ndim=2, doc="是否含门槛本数：TRUE＝大于等于（默认），FALSE＝大于；一个值用于各档，或与 thresholds 一一对应，如 {TRUE,FALSE}")
+def HS_TIERSCORE(value, thresholds, points, otherwise=0, inclusive=True):
+    """分档计分：取数值达到（默认大于等于，inclusive 为 FALSE 的档为大于）的第一个门槛对应的分值，门槛从高到低排列；都未达到得 otherwise。"""
     fname = "HS_TIERSCORE"
     ts = _numbers(thresholds, fname, "thresholds")
     ps = _not_negatives(points, fname, "points")
@@ -328,7 +346,18 @@ def HS_TIERSCORE(value, thresholds, points, otherwise=0):
         if not higher > lower:
             listed = "、".join(str(t) for t in ts)
             raise KindError(f"{fname}：thresholds 应从高到低排列且互不相同，收到「{listed}」")
-    tiers = [(t, p, True) for t, p in zip(ts, ps)]
+    ranged = isinstance(inclusive, _RANGE_TYPES)
+    flags = [_flag(c, fname, "inclusive", pos if ranged else 0)
+             for pos, c in enumerate(_cells(inclusive), 1) if not _is_blank(c)]
+    if not flags:
+        flags = [True] * len(ts)
+    elif len(flags) == 1:
+        flags = flags * len(ts)
+    elif len(flags) != len(ts):
+        raise KindError(
+            f"{fname}：inclusive 应为一个值或与 thresholds 个数相同（收到 {len(flags)} 个、门槛 {len(ts)} 个）"
+        )
+    tiers = list(zip(ts, ps, flags))
     other = _optional_number(otherwise, Decimal(0), fname, "otherwise", _not_negative)
 
     def one(v, pos):

@@ -8,26 +8,18 @@ from decimal import Decimal
 
 import pytest
 
+from hscredit_xl import rubric_check
 from hscredit_xl.engine import Switches, score_given
-from hscredit_xl.rubric import load_rubric
+from hscredit_xl.rubric import load_rubric, rubric_path
 
 RUBRIC = load_rubric()
+# every case as `hscredit-xl rubric check` computes it: the same code, the same list
+CASES = rubric_check.case_checks(RUBRIC, rubric_check.read_tree(rubric_path().read_text(encoding="utf-8"), "2020"))
 
 
-def _cases():
-    params = []
-    for rule in RUBRIC.rules:
-        for n, part in enumerate(rule.parts):
-            where = rule.id if len(rule.parts) == 1 else f"{rule.id}/{n + 1}"
-            if part.when:
-                where += "(" + ",".join(f"{k}={v}" for k, v in part.when.items()) + ")"
-            for case in part.cases:
-                label = case.note or f"given={case.given}"
-                params.append(pytest.param(part, case, id=f"{where}-{label}"))
-    return params
-
-
-CASES = _cases()
+def _id(case: rubric_check.CaseCheck) -> str:
+    when = "(" + ",".join(f"{k}={v}" for k, v in case.part.when.items()) + ")" if case.part.when else ""
+    return f"{case.where}{when}-{case.note or f'given={case.given}'}"
 
 
 def test_there_are_cases_and_every_part_has_some():
@@ -35,13 +27,21 @@ def test_there_are_cases_and_every_part_has_some():
     for rule in RUBRIC.rules:
         for n, part in enumerate(rule.parts):
             assert part.cases, f"rule {rule.id} part {n + 1} ({part.kind}) has no case read off the text"
+    assert sum(len(p.cases) for r in RUBRIC.rules for p in r.parts) == len(CASES)
 
 
-@pytest.mark.parametrize("part,case", CASES)
-def test_case_from_rubric(part, case):
-    got = score_given(part, case.given, Switches(RUBRIC).resolve(part.params))
-    assert isinstance(got, Decimal)
-    assert got == case.expect, f"given {case.given!r}: expected {case.expect}, got {got} ({case.note})"
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_case_from_rubric(case):
+    assert rubric_check.case_finding(RUBRIC, case) is None
+    got = score_given(case.part, case.given, Switches(RUBRIC, case.part.when).resolve(case.part.params))
+    assert isinstance(got, Decimal) and got == case.expect
+
+
+def test_a_case_written_wrong_is_found():
+    case = CASES[0]
+    wrong = rubric_check.CaseCheck(case.where, case.line, case.part, case.given, case.expect + 1, case.note)
+    finding = rubric_check.case_finding(RUBRIC, wrong)
+    assert finding is not None and finding.line == case.line and "按规则计算得" in finding.message
 
 
 # ------------------------------------------------------------------------------------------------------

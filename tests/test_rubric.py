@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from hscredit_xl import rubric_check
 from hscredit_xl.engine import Switches, score_given
-from hscredit_xl.rubric import RubricError, load_rubric, parse_rubric, rubric_path, source_text
+from hscredit_xl.rubric import RubricError, load_rubric, notice_path, parse_rubric, rubric_path, source_text
 
 RUBRIC = load_rubric()
 RUBRIC_TEXT = rubric_path().read_text(encoding="utf-8")
 RUBRIC_LINES = RUBRIC_TEXT.splitlines(keepends=True)
+RUBRIC_TREE = rubric_check.read_tree(RUBRIC_TEXT, "huangshi-2020.yaml")  # the file as read, with its lines
 NOTICE = source_text(RUBRIC)
 SHIPPED_NOTICE = rubric_path(RUBRIC.document["source"])
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -25,40 +27,7 @@ SHARED_NOTICE = SHARED / "source" / "rubric-2020-notice.txt"
 DECISIONS = SHARED / "rubric-2020-decisions.md"
 
 
-def _tiers(part) -> list[dict]:
-    tiers = part.params.get("tiers")
-    return list(tiers) if isinstance(tiers, list) else []
-
-
-def _all_quotes() -> list[tuple[str, str]]:
-    """(where, sentence) for every official sentence the rubric file claims to quote."""
-    found = []
-    for item in RUBRIC.items:
-        if item.heading:
-            found.append((f"item {item.number} heading", item.heading))
-        for ind in item.indicators:
-            found.append((f"indicator {ind.id} scoring", ind.scoring))
-            for rule in ind.rules:
-                found.append((f"rule {rule.id} text", rule.text))
-                for n, part in enumerate(rule.parts):
-                    if part.text:
-                        found.append((f"rule {rule.id} part {n} text", part.text))
-                    for t in _tiers(part):
-                        if "text" in t:
-                            found.append((f"rule {rule.id} part {n} tier {t['at']} text", t["text"]))
-                for n, ev in enumerate(rule.evidence):
-                    found.append((f"rule {rule.id} evidence {n} requirement", ev.requirement))
-                    found.append((f"rule {rule.id} evidence {n} method", ev.method))
-    for sid, switch in RUBRIC.switches.items():
-        found.append((f"switch {sid} quote", switch.quote))
-    found.append(("totals quote", RUBRIC.totals["quote"]))
-    sub = RUBRIC.submission
-    found += [("submission quote", sub.quote), ("submission send_to", sub.send_to),
-              ("submission contact", sub.contact), ("submission phone", sub.phone)]
-    found += [(f"submission document {d.key}", d.quote) for d in sub.documents]
-    found += [(f"submission guidance {n}", g) for n, g in enumerate(sub.guidance)]
-    found += [(f"remark {n}", text) for n, text in enumerate(RUBRIC.remarks, 1)]
-    return found
+QUOTES = rubric_check.quotes(RUBRIC_TREE, RUBRIC_TEXT.splitlines())  # what `hscredit-xl rubric check` compares with the notice
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -76,16 +45,44 @@ def test_rubric_parses_and_is_the_2020_document():
     assert [u.name for u in RUBRIC.units if u.public_service] == ["大冶市", "阳新县"]
 
 
-@pytest.mark.parametrize("where,sentence", _all_quotes(), ids=[w for w, _ in _all_quotes()])
-def test_every_quoted_sentence_occurs_verbatim_in_the_notice(where, sentence):
-    assert sentence, f"{where} is empty"
-    assert sentence in NOTICE, f"{where} is not verbatim in the notice: {sentence!r}"
+def test_the_quotes_checked_are_every_official_sentence_of_the_file():
+    wheres = {q.where for q in QUOTES}
+    assert {f"规则 {r.id} 的 text" for r in RUBRIC.rules} <= wheres
+    assert {f"指标 {i.id} 的 {key}" for i in RUBRIC.indicators for key in ("name", "content", "scoring", "method")} <= wheres
+    assert {f"开关 {sid} 的 quote" for sid in RUBRIC.switches} | {"totals 的 quote", "第 5 项的 heading",
+                                                                 "指标 6 的 points_text"} <= wheres
+    assert "规则 1.2.6 分档 200 的 text" in wheres and "规则 2.1 第 2 部分 的 text" in wheres
+    # what the units send back: evidence per rule, the submission paragraph
+    assert {f"规则 {r.id} 佐证资料 {n} 的 {key}" for r in RUBRIC.rules for n in range(1, len(r.evidence) + 1)
+            for key in ("requirement", "method")} <= wheres
+    sub = RUBRIC.submission
+    assert {f"submission 的 {key}" for key in ("quote", "send_to", "contact", "phone")} <= wheres
+    assert {f"submission 文件 {d.key} 的 quote" for d in sub.documents} <= wheres
+    assert {f"submission 的 guidance 第 {n} 句" for n in range(1, len(sub.guidance) + 1)} <= wheres
+    assert {f"remarks 第 {n} 句" for n in range(1, len(RUBRIC.remarks) + 1)} <= wheres and RUBRIC.remarks
+    assert len(QUOTES) >= 90
+    # names are compared as the notice's table wraps them; every sentence is compared exactly
+    assert {q.where for q in QUOTES if not q.exact} == {f"第 {i.number} 项的 name" for i in RUBRIC.items} | {
+        f"指标 {i.id} 的 name" for i in RUBRIC.indicators}
+
+
+@pytest.mark.parametrize("quote", QUOTES, ids=[q.where for q in QUOTES])
+def test_every_quoted_sentence_occurs_verbatim_in_the_notice(quote):
+    assert rubric_check.quote_finding(quote, NOTICE) is None
 
 
 def test_the_quote_check_can_fail():
     # a sentence changed by one character (the literal ×10 made ×20) is not in the notice
-    assert "得分=（1-瞒报率）*20" not in NOTICE
-    assert "得分=（1-瞒报率）*10" in NOTICE
+    quote = next(q for q in QUOTES if q.where == "开关 A3 的 quote")
+    assert quote.text.endswith("得分=（1-瞒报率）*10") and rubric_check.quote_finding(quote, NOTICE) is None
+    changed = rubric_check.Quote(quote.where, quote.text.replace("*10", "*20"), quote.line)
+    assert rubric_check.quote_finding(changed, NOTICE) == rubric_check.Finding(
+        quote.line, f"开关 A3 的 quote 未逐字见于通知原文：「{changed.text}」")
+    assert RUBRIC_LINES[quote.line - 1].strip() == f"quote: {quote.text}"
+
+
+def test_the_notice_is_the_file_beside_the_rubric():
+    assert notice_path(RUBRIC) == SHIPPED_NOTICE == rubric_path().parent / "rubric-2020-notice.txt"
 
 
 def test_shipped_notice_equals_the_shared_source_byte_for_byte():
@@ -96,30 +93,6 @@ def test_shipped_notice_equals_the_shared_source_byte_for_byte():
     assert SHIPPED_NOTICE.read_bytes() == SHARED_NOTICE.read_bytes()
 
 
-def _squash(text: str) -> str:
-    """Remove whitespace (the table's cells wrap inside words) and read '，' as ','."""
-    return re.sub(r"\s+", "", text).replace("，", ",")
-
-
-def _names_and_contents() -> list[tuple[str, str]]:
-    found = []
-    for item in RUBRIC.items:
-        found.append((f"item {item.number} name", item.name))
-        for ind in item.indicators:
-            found.append((f"indicator {ind.id} name", ind.name))
-            found.append((f"indicator {ind.id} content", ind.content))
-            found.append((f"indicator {ind.id} method", ind.method))
-            if ind.points_text:
-                found.append((f"indicator {ind.id} points_text", ind.points_text))
-    return found
-
-
-@pytest.mark.parametrize("where,text", _names_and_contents(), ids=[w for w, _ in _names_and_contents()])
-def test_indicator_names_and_contents_match_the_notice(where, text):
-    assert text
-    assert _squash(text) in _squash(NOTICE), f"{where}: {text!r}"
-
-
 # ------------------------------------------------------------------------------------------------------
 # Points add up
 
@@ -128,11 +101,14 @@ def _points(rule_id: str) -> Decimal:
     return RUBRIC.rule(rule_id).points
 
 
-def test_points_of_indicators_and_items_are_the_sums_of_their_parts():
-    for item in RUBRIC.items:
-        assert item.points == sum(ind.points for ind in item.indicators), item.number
-        for ind in item.indicators:
-            assert ind.points == sum(r.points for r in ind.rules), ind.id
+def test_points_add_up_as_rubric_check_checks_them():
+    # rules → indicator → item → base total 100, the best input reaching each rule's points (default switches)
+    assert rubric_check.points_findings(RUBRIC, RUBRIC_TREE) == []
+
+
+def test_the_whole_file_passes_rubric_check():
+    checked = rubric_check.check_file(rubric_path())
+    assert checked.findings == [] and checked.quotes == len(QUOTES) and checked.cases >= 80
 
 
 def test_item_1_2_adds_up_to_60_and_item_1_to_80():
@@ -151,27 +127,10 @@ def test_item_1_2_adds_up_to_60_and_item_1_to_80():
     assert RUBRIC.totals["full"] == 100 and RUBRIC.totals["cap"] == 100 and RUBRIC.totals["floor"] == 0
 
 
-def _best(part, params) -> Decimal:
-    """The most a part can give, computed through the engine from the best input the text allows."""
-    if part.kind in ("rank", "place"):
-        return score_given(part, 1, params)  # 第一名
-    if part.kind == "tier":
-        return max([Decimal(t["points"]) for t in params["tiers"]] + [Decimal(params.get("otherwise", 0))])
-    if part.kind == "rate":
-        return score_given(part, 0 if params.get("inverse") else 1, params)
-    if part.kind == "count":
-        return score_given(part, 10**6, params)
-    if part.kind == "flag":
-        return score_given(part, True, params)
-    if part.kind == "manual":
-        return Decimal(params["max"])
-    raise AssertionError(part.kind)
-
-
 def test_the_best_input_reaches_each_rules_points_with_the_default_switches():
     switches = Switches(RUBRIC)
     for rule in RUBRIC.rules:
-        best = sum(_best(p, switches.resolve(p.params)) for p in rule.parts if switches.active(p))
+        best = sum(rubric_check.best_score(p, switches.resolve(p.params)) for p in rule.parts if switches.active(p))
         assert best == rule.points, f"rule {rule.id}: best {best} ≠ 分值 {rule.points}"
 
 

@@ -26,9 +26,9 @@ FUNCTION_NAMES = [
     "HS_COUNTSCORE", "HS_FLAGSCORE", "HS_PRORATE", "HS_TOTAL",
 ]
 ARGUMENTS = {
-    "HS_RANKSCORE": ["value", "peers", "top", "step", "floor", "order"],
-    "HS_PLACESCORE": ["value", "peers", "points"],
-    "HS_TIERSCORE": ["value", "thresholds", "points", "otherwise"],
+    "HS_RANKSCORE": ["value", "peers", "top", "step", "floor", "order", "ties"],
+    "HS_PLACESCORE": ["value", "peers", "points", "order", "ties"],
+    "HS_TIERSCORE": ["value", "thresholds", "points", "otherwise", "inclusive"],
     "HS_RATESCORE": ["rate", "points", "inverse"],
     "HS_COUNTSCORE": ["count", "per_item", "cap"],
     "HS_FLAGSCORE": ["flag", "points"],
@@ -36,8 +36,9 @@ ARGUMENTS = {
     "HS_TOTAL": ["base", "bonus", "deduction", "cap"],
 }
 OPTIONAL = {
-    "HS_RANKSCORE": {"floor": 0, "order": 0},
-    "HS_TIERSCORE": {"otherwise": 0},
+    "HS_RANKSCORE": {"floor": 0, "order": 0, "ties": 0},
+    "HS_PLACESCORE": {"order": 0, "ties": 0},
+    "HS_TIERSCORE": {"otherwise": 0, "inclusive": True},
     "HS_RATESCORE": {"inverse": False},
     "HS_PRORATE": {"full": 100},
     "HS_TOTAL": {"cap": 100},
@@ -45,7 +46,7 @@ OPTIONAL = {
 RANGE_ARGUMENTS = {  # read as 2-D lists whatever the shape of the range
     "HS_RANKSCORE": {"peers"},
     "HS_PLACESCORE": {"peers", "points"},
-    "HS_TIERSCORE": {"thresholds", "points"},
+    "HS_TIERSCORE": {"thresholds", "points", "inclusive"},
 }
 # VBA keywords (MS-VBAL 3.3.5.2) a parameter of a generated Function must not be named
 VBA_RESERVED = {
@@ -173,9 +174,9 @@ def wrapper_vba(xlu, module, workbook_name: str) -> str:
 
 
 SIGNATURES = {
-    "HS_RANKSCORE": "Function HS_RANKSCORE(value, peers, top, step, Optional floor, Optional order)",
-    "HS_PLACESCORE": "Function HS_PLACESCORE(value, peers, points)",
-    "HS_TIERSCORE": "Function HS_TIERSCORE(value, thresholds, points, Optional otherwise)",
+    "HS_RANKSCORE": "Function HS_RANKSCORE(value, peers, top, step, Optional floor, Optional order, Optional ties)",
+    "HS_PLACESCORE": "Function HS_PLACESCORE(value, peers, points, Optional order, Optional ties)",
+    "HS_TIERSCORE": "Function HS_TIERSCORE(value, thresholds, points, Optional otherwise, Optional inclusive)",
     "HS_RATESCORE": "Function HS_RATESCORE(rate, points, Optional inverse)",
     "HS_COUNTSCORE": "Function HS_COUNTSCORE(count, per_item, cap)",
     "HS_FLAGSCORE": "Function HS_FLAGSCORE(flag, points)",

@@ -36,10 +36,10 @@ def column(*values):
 # --------------------------------------------------------------------------- the contract's signatures
 
 
-CONTRACT_SIGNATURES = {
-    "HS_RANKSCORE": "(value, peers, top, step, floor=0, order=0)",
-    "HS_PLACESCORE": "(value, peers, points)",
-    "HS_TIERSCORE": "(value, thresholds, points, otherwise=0)",
+CONTRACT_SIGNATURES = {  # contract §4, and the optional arguments added after them (decisions A1, A6)
+    "HS_RANKSCORE": "(value, peers, top, step, floor=0, order=0, ties=0)",
+    "HS_PLACESCORE": "(value, peers, points, order=0, ties=0)",
+    "HS_TIERSCORE": "(value, thresholds, points, otherwise=0, inclusive=True)",
     "HS_RATESCORE": "(rate, points, inverse=False)",
     "HS_COUNTSCORE": "(count, per_item, cap)",
     "HS_FLAGSCORE": "(flag, points)",
@@ -429,3 +429,20 @@ def test_rankscore_is_monotone(better, worse, peers):
     better, worse = max(better, worse), min(better, worse)
     assert HS_RANKSCORE(better, peers, 10, 2) >= HS_RANKSCORE(worse, peers, 10, 2)
     assert HS_RANKSCORE(worse, peers, 10, 2, 0, 1) >= HS_RANKSCORE(better, peers, 10, 2, 0, 1)
+
+
+def test_rank_and_place_scores_follow_the_ties_option():
+    # decisions A1: '1、1、3 顺延' (the default, as RANK.EQ) or '1、1、2 紧接'
+    peers = [[9], [9], [5]]
+    assert HS_RANKSCORE(5, peers, 10, 2) == 6  # two ahead: place 3 → 10 − 2×2
+    assert HS_RANKSCORE(5, peers, 10, 2, 0, 0, 1) == 8  # one better value: place 2 → 10 − 2×1
+    assert HS_PLACESCORE(5, peers, [[10, 5, 1]]) == 1
+    assert HS_PLACESCORE(5, peers, [[10, 5, 1]], 0, 1) == 5
+    assert HS_PLACESCORE(5, peers, [[10, 5, 1]], 1) == 10  # lowest first: 5 is first
+    assert HS_RANKSCORE([[9], [5]], peers, 10, 2, 0, 0, 1) == [[10], [8]]
+
+
+@pytest.mark.parametrize("bad", [2, -1, "是", 0.5])
+def test_ties_must_be_0_or_1(bad):
+    with pytest.raises(KindError, match="HS_RANKSCORE：ties 应为 0"):
+        HS_RANKSCORE(5, [[9], [5]], 10, 2, 0, 0, bad)

@@ -545,16 +545,27 @@ class Layout:
         kind = part.kind
         if kind == "rank":
             order = 1 if params.get("lowest_first") else 0
-            return (f"HS_RANKSCORE({value},{value},{_num(params['top'])},{_num(params['step'])},"
-                    f"{_num(params.get('floor', 0))},{order})")
+            dense = ",1" if params.get("ties") == "dense" else ""  # decisions A1: 1、1、2 紧接
+            tail = f"{_num(params['top'])},{_num(params['step'])},{_num(params.get('floor', 0))},{order}{dense})"
+            if params.get("combine") == "monthly_average" and isinstance(part.value, dict) and "each" in part.value:
+                # decisions A2: every month ranked and scored on its own, the twelve scores averaged
+                months = [self.data_range(key) for key in part.value["each"]]
+                return "(" + "+".join(f"HS_RANKSCORE({m},{m},{tail}" for m in months) + f")/{len(months)}"
+            return f"HS_RANKSCORE({value},{value},{tail}"
         if kind == "place":
-            return f"HS_PLACESCORE({value},{value},{_array(params['points'])})"
+            order = 1 if params.get("lowest_first") else 0
+            extra = f",{order},1" if params.get("ties") == "dense" else (",1" if order else "")
+            return f"HS_PLACESCORE({value},{value},{_array(params['points'])}{extra})"
         if kind == "tier":
             tiers = params["tiers"]
+            inclusive = [bool(t.get("inclusive", True)) for t in tiers]
+            flags = "" if all(inclusive) else "," + _bool_array(inclusive)  # the argument's default: all TRUE
             return (f"HS_TIERSCORE({value},{_array([t['at'] for t in tiers])},"
-                    f"{_array([t['points'] for t in tiers])},{_num(params.get('otherwise', 0))})")
+                    f"{_array([t['points'] for t in tiers])},{_num(params.get('otherwise', 0))}{flags})")
         if kind == "rate":
             inverse = "TRUE" if params.get("inverse") else "FALSE"
+            if switches.choices.get("A8") == "clamp":  # decisions A8: a rate outside 0…100 % counts as its bound
+                value = f"IF({value}>1,1,IF({value}<0,0,{value}))"
             return f"HS_RATESCORE({value},{_num(params['points'])},{inverse})"
         if kind == "count":
             return f"HS_COUNTSCORE({value},{_num(params['per_item'])},{_num(params['cap'])})"
@@ -616,6 +627,10 @@ def _array(values) -> str:
     return "{" + ",".join(_num(v) for v in values) + "}"
 
 
+def _bool_array(values) -> str:
+    return "{" + ",".join("TRUE" if v else "FALSE" for v in values) + "}"
+
+
 def _rank_formula(col: str, row: int, first: int, last: int, ties: str, rounded: bool = True) -> str:
     """The place by a column. Units that show the same total share a place (decisions A9): with per-rule
     rounding the totals are already rounded; otherwise the places are taken on the totals rounded as shown."""
@@ -625,7 +640,7 @@ def _rank_formula(col: str, row: int, first: int, last: int, ties: str, rounded:
     elif rounded:
         place = f"_xlfn.RANK.EQ({col}{row},{rng},0)"
     else:
-        place = f"SUMPRODUCT(--(ROUND({rng},2)>ROUND({col}{row},2)))+1"
+        place = f"SUMPRODUCT((ROUND({rng},2)>ROUND({col}{row},2))*1)+1"
     return f'=IF(ISNUMBER({col}{row}),{place},"")'
 
 
