@@ -11,13 +11,15 @@ import difflib
 import io
 import re
 import unicodedata
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from .inputs import ERROR, OPTIONAL_KEYS, SELF_PREFIX, Problem, allowed_keys, unknown_keys
+from .inputs import ERROR, OPTIONAL_KEYS, SELF_PREFIX, Problem, allowed_keys, shown, unknown_keys
 from .rubric import Field, Rubric
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_LISTED = 20  # header problems of one kind listed one by one; more are counted
 # the Chinese names of the columns that are not rubric fields (the template's 数据录入 and 考评表 say the same)
 OPTIONAL_LABELS = {"adjustment": "综合评定调整分", "adjustment_reason": "调整理由"}
 OPTIONAL_NOTES = {"adjustment": "分，可不填", "adjustment_reason": "有调整分时必填"}
@@ -50,8 +52,12 @@ def header_keys(header: list[str], rubric: Rubric) -> list[str]:
         lookup[_squash(label)] = key
         lookup[_squash(key)] = key
     keys = []
+    longest = max(len(_squash(name)) for name in lookup) + 100  # room for the note after a name
     for cell in header:
         name = _squash(cell)
+        if len(name) > longest:  # no name: and peeling notes off a long hostile cell would take quadratic time
+            keys.append(cell)
+            continue
         while name not in lookup and name != _without_note(name):
             name = _without_note(name)
         keys.append(lookup.get(name, cell))
@@ -152,21 +158,33 @@ def parse_csv(text: str, rubric: Rubric, name: str = "数据文件") -> tuple[li
     if not records:
         return [], [Problem(ERROR, "", name, "数据文件", "", "文件是空的，第一行应为数据键（unit, volume_m01, …）")]
     header = header_keys([h.strip() for h in records[0]], rubric)  # a data key or its Chinese name
-    for n, key in enumerate(unknown_keys(rubric, header)):
+    # every check of the header is linear in its length: a hostile header has 100,000 columns
+    unknown = list(dict.fromkeys(unknown_keys(rubric, header)))
+    for n, key in enumerate(unknown[:MAX_LISTED]):
         hint = _suggestion(key, rubric)
         hint += accepted_names(rubric) if n == 0 else "可用的列名见上一条"
-        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", key,
+        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", shown(key),
                                 "是未知的列名（拼写错误的列不会被静默忽略）", hint))
-    for key in sorted({h for h in header if header.count(h) > 1}):
-        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", key, "列名重复，每列只能出现一次"))
+    if len(unknown) > MAX_LISTED:
+        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", f"{len(unknown):,} 个",
+                                f"未知的列名共 {len(unknown):,} 个（以上只列出前 {MAX_LISTED} 个）",
+                                "第一行应为数据键或中文列名，见上面第一条"))
+    counts = Counter(header)
+    duplicates = sorted(h for h, n in counts.items() if n > 1)
+    for key in duplicates[:MAX_LISTED]:
+        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", shown(key), "列名重复，每列只能出现一次"))
+    if len(duplicates) > MAX_LISTED:
+        problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", f"{len(duplicates):,} 个",
+                                f"重复的列名共 {len(duplicates):,} 个（以上只列出前 {MAX_LISTED} 个）"))
     for f in rubric.fields:
-        if f.key not in header:
+        if f.key not in counts:
             problems.append(Problem(ERROR, "", f"{name} 第 1 行", "表头", f.key, f"缺少必需的列（{f.label}）"))
+    unit_col = header.index("unit") if "unit" in counts else None
     rows = []
     for line_no, record in enumerate(records[1:], start=2):
         if len(record) != len(header):
-            unit = record[header.index("unit")].strip() if "unit" in header and header.index("unit") < len(record) else ""
-            problems.append(Problem(ERROR, unit, f"{name} 第 {line_no} 行", "数据行", f"{len(record)} 列",
+            unit = record[unit_col].strip() if unit_col is not None and unit_col < len(record) else ""
+            problems.append(Problem(ERROR, shown(unit), f"{name} 第 {line_no} 行", "数据行", f"{len(record)} 列",
                                     f"列数应与表头相同（{len(header)} 列）"))
             continue
         rows.append(dict(zip(header, record)))

@@ -30,13 +30,26 @@ A workbook that was not recomputed, or whose inputs changed since (the SHA-256 i
 from the inputs' digest now), is refused with :class:`~hscredit_xl.scoring.InputProblems` (Chinese
 messages; the command line exits 2), and nothing is written.
 
-With ``pdf=True`` LibreOffice prints a copy that holds only the 考评表 sheets and 汇总 to one PDF. All
-files are first made in a temporary folder and then each replaces its target atomically.
+With ``pdf=True`` LibreOffice prints a copy that holds only the 考评表 sheets and 汇总 to one PDF.
+
+The pair is written as one step: the values-only copy and the PDF appear together or not at all. Both are
+made in a private temporary folder (``hscredit-export-<pid>-…``, removed however the run ends; one left by a
+killed run is removed by the next), copied beside their targets, and only then replace them, following a
+journal (``.<name>_报送版.xlsx.export.json``): the old pair is moved aside, the new pair moved in, the journal
+removed (the commit point), the old pair deleted. An error on the way puts the old pair back at once; a run
+killed on the way is undone by the next export of the same workbook (the old pair is put back, the half-made
+new one removed). At no moment does a new copy stand beside an old PDF.
 """
 from __future__ import annotations
 
+import glob
+import json
+import os
+import secrets
 import shutil
+import socket
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -46,10 +59,11 @@ from . import __version__
 from .engine import Result, Switches, UnitResult, self_totals
 from .inputs import ERROR, Problem, parse_units
 from .kinds import round_half_up
-from .office import ERROR_CODES, find_soffice, to_pdf
+from .office import ERROR_CODES, pid_alive, find_soffice, temp_dir, to_pdf
 from .scoring import InputProblems
+from .workbook import history
 from .workbook import layout as L
-from .workbook.atomic import atomic_output
+from .workbook.atomic import _mode_for, atomic_output
 from .workbook.book import OpenpyxlBook, restore_chart_styles
 from .workbook.recompute import Inputs, parse_stamp, read_inputs, require_master, score_inputs, write_results
 from .workbook.safety import open_untrusted
@@ -87,6 +101,7 @@ def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False) -> li
     xlsx_target, pdf_target = export_names(src, out_dir)
     if pdf:
         find_soffice()  # before any work: a missing LibreOffice is said at once, nothing is written
+    recover_export([xlsx_target, pdf_target])  # a pair a killed export left half-replaced: the old pair is back
 
     wb = open_untrusted(src)
     book = OpenpyxlBook(src, wb)
@@ -107,20 +122,137 @@ def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False) -> li
     wb.calculation.fullCalcOnLoad = False  # nothing to calculate: opening must not mark the file changed
     _check_clean(src, wb)
 
-    with tempfile.TemporaryDirectory(prefix="hscredit-export-") as tmp:
-        values_copy = Path(tmp) / "values.xlsx"
+    with temp_dir("hscredit-export-") as tmp:
+        values_copy = tmp / "values.xlsx"
         wb.save(values_copy)
         written = [(values_copy, xlsx_target)]
         if pdf:
-            printed = Path(tmp) / "print.xlsx"
+            printed = tmp / "print.xlsx"
             _print_copy(wb, inp).save(printed)
-            out_pdf = to_pdf(printed, Path(tmp) / "print.pdf")
+            out_pdf = to_pdf(printed, tmp / "print.pdf")
             written.append((out_pdf, pdf_target))
         xlsx_target.parent.mkdir(parents=True, exist_ok=True)
-        for made, target in written:  # everything made: now each file replaces its target atomically
-            with atomic_output(target) as handle, made.open("rb") as source:
-                shutil.copyfileobj(source, handle)
+        replace_together(written)  # everything made: now the files replace their targets as one step
     return [target for _, target in written]
+
+
+# ------------------------------------------------------------------------------------------------- one step
+JOURNAL_SUFFIX = ".export.json"
+BUSY_SECONDS = 60  # moving files aside and in takes milliseconds: a journal this old is a killed run's
+
+
+def journal_path(first_target: Path) -> Path:
+    return first_target.parent / f".{first_target.name}{JOURNAL_SUFFIX}"
+
+
+def replace_together(pairs: list[tuple[Path, Path]]) -> None:
+    """Each made file replaces its target (made, target), all of them or none: on any error the old files are
+    back as they were; a kill is undone by the next call of recover_export for the first target."""
+    journal = journal_path(pairs[0][1])
+    plan: list[dict] = []
+    try:
+        for made, target in pairs:  # copied beside the target first (same file system: the moves are renames)
+            plan.append({"target": str(target), "staged": str(_stage(made, target)),
+                         "backup": str(_backup_name(target)) if target.exists() else None})
+            history.keep_version(target)  # a workbook replaced is kept (issue 11), as atomic_output does
+        with atomic_output(journal) as handle:
+            handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(),
+                                     "plan": plan}, ensure_ascii=False).encode("utf-8"))
+        for entry in reversed(plan):  # the old files leave (the PDF first) ...
+            if entry["backup"]:
+                os.replace(entry["target"], entry["backup"])
+        for entry in plan:  # ... and the new ones arrive (the copy first): never a new copy beside an old PDF
+            os.replace(entry["staged"], entry["target"])
+        _sync_folder(journal.parent)
+    except BaseException:
+        _undo(plan, journal)
+        raise
+    journal.unlink()  # the commit point: from here on the new pair stands
+    _sync_folder(journal.parent)
+    for entry in plan:
+        if entry["backup"]:
+            Path(entry["backup"]).unlink(missing_ok=True)
+
+
+def recover_export(targets: list[Path]) -> bool:
+    """Undo a replace_together of these targets that a killed process left half done (its journal is still
+    there); True when something was undone. A journal of a run still moving files (same machine, process
+    alive, under a minute old) is waited for, briefly. Without a journal, old files a run killed after its
+    commit point left aside are removed."""
+    journal = journal_path(targets[0])
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            state = json.loads(journal.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            _remove_left_aside(targets)
+            return False
+        except (OSError, ValueError):
+            state = {}
+        busy = (state.get("host") == socket.gethostname() and state.get("pid") != os.getpid()
+                and pid_alive(int(state.get("pid", 0))) is not False
+                and time.time() - float(state.get("time", 0)) < BUSY_SECONDS)
+        if not busy or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    _undo(state.get("plan", []), journal)
+    return True
+
+
+def _undo(plan: list[dict], journal: Path) -> None:
+    """Back to the old files: each moved-aside file returns; a new file moved in where none was is removed."""
+    for entry in plan:
+        target, staged = Path(entry["target"]), Path(entry["staged"])
+        backup = Path(entry["backup"]) if entry.get("backup") else None
+        if backup is not None:
+            if backup.exists():
+                os.replace(backup, target)
+        elif not staged.exists():  # moved in by the run being undone
+            target.unlink(missing_ok=True)
+        staged.unlink(missing_ok=True)
+    journal.unlink(missing_ok=True)
+
+
+def _remove_left_aside(targets: list[Path]) -> None:
+    for target in targets:
+        for old in target.parent.glob(f".{glob.escape(target.name)}.*.old"):
+            try:
+                if time.time() - old.stat().st_ctime > BUSY_SECONDS:
+                    old.unlink()
+            except OSError:
+                continue
+
+
+def _backup_name(target: Path) -> Path:
+    """Where the old file is moved aside: a name nobody uses, not created here (a file there is the old one)."""
+    return target.parent / f".{target.name}.{secrets.token_hex(8)}.old"
+
+
+def _stage(made: Path, target: Path) -> Path:
+    """A complete, flushed copy of made beside target, with the mode a normal save would give."""
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")  # the name
+    staged = Path(name)  # atomic.py cleans when a kill leaves it behind
+    try:
+        with made.open("rb") as source, os.fdopen(handle, "wb") as handle:
+            shutil.copyfileobj(source, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(staged, _mode_for(target))
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged
+
+
+def _sync_folder(folder: Path) -> None:
+    """The renames reach the disk (POSIX; elsewhere the file system does it)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # ------------------------------------------------------------------------------------------------- refusals

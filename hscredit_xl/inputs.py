@@ -28,6 +28,10 @@ SELF_PREFIX = "self_"
 _PERCENT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*[%％]$")
 # a thousands separator only where it belongs: 1,234 and 12,345,678.5 — never 0,85 or 1,2,3
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+MAX_TEXT = 32_767  # the most characters one Excel cell holds; Excel cuts longer text without a word
+# what an xlsx (XML 1.0) can not hold: C0 controls but tab, LF and CR; U+FFFE and U+FFFF; lone surrogates
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_SHOWN_MAX = 200  # characters of a value quoted back in a message
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,34 @@ class UnitInput:
 
 
 def shown(value: object) -> str:
-    """How a raw value is quoted back to the user."""
+    """How a raw value is quoted back to the user: a character no workbook can hold is shown by its code
+    (⟨U+FFFE⟩), so that the message itself can be printed and saved; a very long text is cut, with its length."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return str(value)
+    text = _NOT_XML.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", str(value))
+    if len(text) > _SHOWN_MAX:
+        return f"{text[:_SHOWN_MAX // 2]}…（共 {len(str(value)):,} 个字符）"
+    return text
+
+
+def text_problem(text: str) -> tuple[str, str] | None:
+    """(expected, hint) when a text can not be written into a workbook cell as it is, else None.
+
+    A character XML can not hold (a control character, U+FFFE/U+FFFF, a lone surrogate) would make a file
+    nothing can open again; text longer than Excel's limit would be cut by Excel without a word.
+    """
+    bad = [m for m in _NOT_XML.finditer(text)]
+    if bad:
+        where = "、".join(f"第 {m.start() + 1:,} 个字符（U+{ord(m.group()):04X}）" for m in bad[:5])
+        more = f"等 {len(bad)} 处" if len(bad) > 5 else ""
+        return (f"含有工作簿无法保存的字符：{where}{more}（控制字符或非字符），应为普通文字",
+                "请删去这些字符后重新填写（多见于从网页、聊天记录或其他软件复制来的文字）")
+    if len(text) > MAX_TEXT:
+        return (f"文字长度为 {len(text):,} 个字符，超过 Excel 单元格的上限 {MAX_TEXT:,} 个字符",
+                "请缩短后重新填写（超出部分 Excel 会截掉）")
+    return None
 
 
 def normalize_unit_name(name: str) -> str:
@@ -99,6 +125,15 @@ def normalize_unit_name(name: str) -> str:
 
 def allowed_self_keys(rubric: Rubric) -> list[str]:
     return [SELF_PREFIX + r.id for r in rubric.rules] + [SELF_PREFIX + "total"]
+
+
+def field_labels(rubric: Rubric) -> dict[str, str]:
+    """Data key -> its Chinese name, for every key a row may hold."""
+    labels = {f.key: f.label for f in rubric.fields}
+    labels.update({SELF_PREFIX + r.id: f"自评得分 {r.id}" for r in rubric.rules})
+    labels.update({SELF_PREFIX + "total": "自评总分", "unit": "单位名称", "adjustment": "综合评定调整分",
+                   "adjustment_reason": "调整理由"})
+    return labels
 
 
 def allowed_keys(rubric: Rubric) -> list[str]:
@@ -232,13 +267,22 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     fields = [f for f in rubric.fields if f.key != "unit"]
+    labels = field_labels(rubric)
 
     for index, row in enumerate(rows):
         raw_name = row.get("unit")
         name = "" if raw_name is None else str(raw_name).strip()
 
         def bad(key: str, label: str, value: object, expected: str, hint: str = "", level: str = ERROR) -> None:
-            problems.append(Problem(level, name, locate(index, key), label, shown(value), expected, hint))
+            problems.append(Problem(level, shown(name), locate(index, key), label, shown(value), expected, hint))
+
+        # text no workbook can hold (or longer than a cell holds) is said once, before anything reads it
+        unreadable = set()
+        for key, raw in row.items():
+            found = text_problem(raw) if isinstance(raw, str) else None
+            if found:
+                bad(key, labels.get(key, key), raw, *found)
+                unreadable.add(key)
 
         if not name:
             bad("unit", "单位名称", raw_name, "单位名称不能为空")
@@ -257,6 +301,8 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
 
         for f in fields:
             raw = row.get(f.key)
+            if f.key in unreadable:
+                continue
             if f.applies == "public_service":
                 if assessed is None:
                     assessed = not ValueParser._blank(raw)
@@ -282,7 +328,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
 
         for key, rule_id in self_keys.items():
             raw = row.get(key)
-            if ValueParser._blank(raw):
+            if ValueParser._blank(raw) or key in unreadable:
                 continue
             label = f"自评得分 {rule_id}"
             if rule_id in public_service_rules and not unit.public_service and choices.get("A5") != "full_marks":
@@ -303,8 +349,8 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
         if isinstance(reason, UncomputedFormula):
             bad("adjustment_reason", "调整理由", reason, *ValueParser._common(reason))
             reason = None
-        unit.adjustment_reason = "" if reason is None else str(reason).strip()
-        if not ValueParser._blank(raw_adj):
+        unit.adjustment_reason = "" if reason is None or "adjustment_reason" in unreadable else str(reason).strip()
+        if not ValueParser._blank(raw_adj) and "adjustment" not in unreadable:
             try:
                 adjustment = parser.number(raw_adj) if not ValueParser._common(raw_adj) else _raise_common(raw_adj)
             except BadValue as exc:
@@ -312,7 +358,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
             else:
                 if not adjustment_allowed:
                     bad("adjustment", "综合评定调整分", raw_adj, "设置为不调整（A11），此值不计", "已忽略", WARNING)
-                elif adjustment != 0 and not unit.adjustment_reason:
+                elif adjustment != 0 and not unit.adjustment_reason and "adjustment_reason" not in unreadable:
                     bad("adjustment_reason", "调整理由", reason, "有调整分时必须填写调整理由（A11）")
                 elif not -100 <= adjustment <= 100:
                     bad("adjustment", "综合评定调整分", raw_adj, "应在 -100～100 之间")

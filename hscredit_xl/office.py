@@ -21,6 +21,7 @@ The other helpers read results back: :func:`read_values` / :func:`error_cells` (
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -48,12 +49,21 @@ __all__ = [
     "read_values",
     "recalculate",
     "recalculate_many",
+    "remove_stale_temp_dirs",
     "render_pages",
+    "temp_dir",
     "to_pdf",
 ]
 
 TIMEOUT = 180.0
 """Seconds one LibreOffice run may take before it is killed."""
+
+TEMP_PREFIXES = ("hscredit-export-", "hscredit-office-")
+"""The temporary folders export and LibreOffice runs work in (they hold copies of the data); each is named
+``<prefix><pid>-<random>``."""
+
+STALE_TEMP_SECONDS = 60 * 60
+"""A temporary folder older than this is left by a killed run (no run takes an hour) and is removed."""
 
 ERROR_CODES = frozenset(
     {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
@@ -137,6 +147,78 @@ def find_poppler(tool: str = "pdftoppm") -> str:
     return found
 
 
+# ---------------------------------------------------------------------------------------------- temporary folders
+
+
+def pid_alive(pid: int) -> bool | None:
+    """Whether a process of this machine is running; None where that can not be asked safely (Windows, where
+    os.kill would end the process)."""
+    if os.name != "posix":
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to somebody else
+        return True
+    return True
+
+
+def remove_stale_temp_dirs(now: float | None = None) -> list[Path]:
+    """Remove the temporary folders a killed run left behind (a SIGKILL runs no clean-up): those whose process
+    is gone, and any older than STALE_TEMP_SECONDS. A running export's own folder is left alone."""
+    import time
+
+    now = time.time() if now is None else now
+    removed = []
+    for prefix in TEMP_PREFIXES:
+        for folder in Path(tempfile.gettempdir()).glob(prefix + "*"):
+            pid = folder.name[len(prefix):].split("-", 1)[0]
+            try:
+                if not folder.is_dir() or folder.is_symlink():
+                    continue
+                dead = pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid)) is False
+                if dead or now - folder.stat().st_mtime > STALE_TEMP_SECONDS:
+                    shutil.rmtree(folder)
+                    removed.append(folder)
+            except OSError:
+                continue  # gone already, or not ours to remove
+    return removed
+
+
+@contextlib.contextmanager
+def temp_dir(prefix: str):
+    """A private temporary folder (``prefix`` is one of TEMP_PREFIXES), removed however the block ends: on an
+    exception, on Ctrl-C, and on SIGTERM (turned into SystemExit while the block runs, in the main thread). A
+    SIGKILL leaves it behind: the next run removes it (remove_stale_temp_dirs)."""
+    remove_stale_temp_dirs()
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    with _terminate_as_exit():
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _terminate_as_exit():
+    """SIGTERM raises SystemExit inside the block, so that `finally` clean-up runs (a plain SIGTERM would not)."""
+    sigterm = getattr(signal, "SIGTERM", None)
+    if sigterm is None or threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(sigterm) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(sigterm, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(sigterm, signal.SIG_DFL)
+
+
 # ---------------------------------------------------------------------------------------------- running soffice
 
 
@@ -177,8 +259,7 @@ def _run_soffice_batch(srcs: list[Path], target: str, out_suffix: str, dsts: lis
             raise FileNotFoundError(f"找不到要交给 LibreOffice 的文件：{src}")
     names = "、".join(s.name for s in srcs)
     soffice = find_soffice()
-    work = Path(tempfile.mkdtemp(prefix="hscredit-office-"))
-    try:
+    with temp_dir("hscredit-office-") as work:
         profile = work / "profile"
         (profile / "user").mkdir(parents=True)
         (profile / "user" / "registrymodifications.xcu").write_text(
@@ -227,6 +308,10 @@ def _run_soffice_batch(srcs: list[Path], target: str, out_suffix: str, dsts: lis
                     f"命令：{' '.join(cmd)}\n输出：{_tail(out.decode(errors='replace'))}\n"
                     f"错误输出：{_tail(err.decode(errors='replace'))}"
                 ) from None
+            except BaseException:  # Ctrl-C or SIGTERM: LibreOffice must not go on writing into the folder
+                _kill_group(proc)
+                proc.wait()
+                raise
         stdout = out.decode(errors="replace")
         stderr = err.decode(errors="replace")
         for s, copy in zip(srcs, copies):
@@ -242,8 +327,6 @@ def _run_soffice_batch(srcs: list[Path], target: str, out_suffix: str, dsts: lis
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(outdir / (copy.stem + out_suffix), dst)
         return list(dsts)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def recalculate(src: Path, dst: Path, *, timeout: float = TIMEOUT) -> Path:

@@ -389,6 +389,87 @@ def test_pdf_pages_render_with_content(exported_pdf, tmp_path):
         assert office.png_ink(page) > 0.002, page.name
 
 
+# ------------------------------------------------------------------------------------------ one step (issue 15)
+def _fake_office(monkeypatch):
+    def fake_pdf(src, dst, **kw):
+        Path(dst).write_bytes(b"%PDF-1.4 new")
+        return Path(dst)
+
+    monkeypatch.setattr(export_module, "find_soffice", lambda: "soffice")
+    monkeypatch.setattr(export_module, "to_pdf", fake_pdf)
+
+
+def _failing_replace(monkeypatch, suffix: str):
+    """os.replace that fails when a new file is moved onto a target ending with suffix (a locked PDF, a full
+    disk)."""
+    import os
+
+    real = os.replace
+
+    def replace(a, b):
+        if str(b).endswith(suffix) and str(a).endswith(".tmp"):
+            raise PermissionError(13, "被占用（测试）", str(b))
+        return real(a, b)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("had_old_pair", [True, False], ids=["old-pair", "no-old-pair"])
+def test_a_failure_while_replacing_leaves_the_old_pair(scored, tmp_path, monkeypatch, had_old_pair):
+    _fake_office(monkeypatch)
+    out = tmp_path / "out"
+    out.mkdir()
+    xlsx, pdf = export_names(scored[0], out)
+    if had_old_pair:
+        xlsx.write_bytes(b"old copy")
+        pdf.write_bytes(b"%PDF old")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}  # (the history is a folder)
+    _failing_replace(monkeypatch, PDF_SUFFIX)  # the copy is in place already when the PDF fails
+    with pytest.raises(PermissionError):
+        export(scored[0], out, pdf=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # no new copy, temp, journal
+    monkeypatch.undo()
+    _fake_office(monkeypatch)
+    assert export(scored[0], out, pdf=True) == [xlsx, pdf]
+    assert pdf.read_bytes() == b"%PDF-1.4 new"
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sorted([xlsx.name, pdf.name])
+
+
+def test_export_leaves_no_temp_folder(scored, tmp_path, monkeypatch):
+    import tempfile
+
+    _fake_office(monkeypatch)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    export(scored[0], tmp_path / "out", pdf=True)
+    with pytest.raises(InputProblems):
+        export(sample_path(), tmp_path / "out2", pdf=True)  # refused (not a workbook): nothing left either
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_stale_temp_folders_are_removed_and_live_ones_kept(tmp_path, monkeypatch):
+    import os
+    import sys
+    import tempfile
+    import time
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(done.stdout)
+    live = tmp_path / f"hscredit-office-{os.getpid()}-live"
+    old = tmp_path / f"hscredit-export-{os.getpid()}-old"
+    dead = tmp_path / f"hscredit-export-{dead_pid}-dead"
+    other = tmp_path / "somebody-else-1"
+    for d in (live, old, dead, other):
+        d.mkdir()
+        (d / "copy.xlsx").write_bytes(b"data")
+    hours_ago = time.time() - office.STALE_TEMP_SECONDS - 60
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(other, (hours_ago, hours_ago))
+    assert sorted(office.remove_stale_temp_dirs()) == sorted([old, dead])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+
+
 @pytest.mark.soffice
 @pytest.mark.parametrize("units,pages", [(40, 1), (90, 3)])
 def test_the_result_fits_one_page_up_to_40_units_and_repeats_its_header_beyond(tmp_path, soffice, poppler, units,

@@ -102,3 +102,120 @@ def test_killed_while_saving_the_original_is_intact(command, big, tmp_path):
     done = subprocess.run([sys.executable, "-m", "hscredit_xl", "report", str(target)], cwd=ROOT,
                           capture_output=True, text=True, encoding="utf-8", timeout=240)
     assert done.returncode == 0, done.stderr
+
+
+# ------------------------------------------------------------------------------------------------ export
+# `export --pdf` writes two files as one step (issue 15): the values-only copy and the PDF appear together or
+# not at all. LibreOffice is replaced by a stand-in that writes a small PDF (or waits, to be killed there),
+# so that the moments of the kill are exact.
+EXPORT_SCRIPT = r"""
+import os, signal, sys, time
+from pathlib import Path
+import hscredit_xl.export as e
+
+workbook, out, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+e.find_soffice = lambda: "soffice"
+
+def fake_pdf(src, dst, **kw):
+    if mode == "wait-in-pdf":
+        print("IN-PDF", flush=True)
+        time.sleep(120)
+    Path(dst).write_bytes(b"%PDF-1.4 new")
+    return Path(dst)
+
+e.to_pdf = fake_pdf
+if mode == "kill-between":  # SIGKILL right after the new copy replaced the old one, before the PDF did
+    real = os.replace
+    def replace(a, b):
+        real(a, b)
+        if str(b).endswith(e.EXPORT_SUFFIX):
+            os.kill(os.getpid(), signal.SIGKILL)
+    os.replace = replace
+e.export(workbook, out, pdf=True)
+print("DONE", flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory) -> Path:
+    from hscredit_xl.workbook.demo import build_scored_sample
+
+    return build_scored_sample(tmp_path_factory.mktemp("scored") / "考评.xlsx")[0]
+
+
+def old_pair(out: Path) -> dict[str, bytes]:
+    from hscredit_xl.export import export_names
+
+    out.mkdir(exist_ok=True)
+    xlsx, pdf = export_names(Path("考评.xlsx"), out)
+    xlsx.write_bytes(b"the old values-only copy")
+    pdf.write_bytes(b"%PDF the old PDF")
+    return {xlsx.name: xlsx.read_bytes(), pdf.name: pdf.read_bytes()}
+
+
+def folder(out: Path) -> dict[str, bytes]:
+    """Its files (the history folder beside them keeps replaced copies, issue 11)."""
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+
+
+def run_export(scored: Path, out: Path, mode: str, tmp: Path) -> subprocess.Popen:
+    tmp.mkdir(exist_ok=True)
+    env = dict(os.environ, TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
+    return subprocess.Popen([sys.executable, "-c", EXPORT_SCRIPT, str(scored), str(out), mode], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_export_killed_between_the_two_files_never_shows_a_new_copy_beside_an_old_pdf(scored, tmp_path):
+    from hscredit_xl.export import EXPORT_SUFFIX, PDF_SUFFIX, recover_export
+
+    out = tmp_path / "out"
+    before = old_pair(out)
+    proc = run_export(scored, out, "kill-between", tmp_path / "tmp")
+    proc.communicate(timeout=240)
+    assert proc.returncode == -signal.SIGKILL
+    xlsx, pdf = out / f"考评{EXPORT_SUFFIX}", out / f"考评{PDF_SUFFIX}"
+    assert xlsx.read_bytes() != before[xlsx.name], "killed after the copy was replaced"
+    assert not pdf.exists(), "the old PDF must not stand beside the new copy"
+    # the next export (or anything calling recover_export) puts the old pair back, and leaves nothing else
+    assert recover_export([xlsx, pdf])
+    assert folder(out) == before
+    # and the export after it writes the new pair, nothing else
+    proc = run_export(scored, out, "plain", tmp_path / "tmp")
+    assert proc.communicate(timeout=240)[0].strip() == "DONE"
+    after = folder(out)
+    assert sorted(after) == sorted(before) and after[pdf.name] == b"%PDF-1.4 new"
+    assert after[xlsx.name].startswith(b"PK")
+
+
+def test_export_killed_while_printing_leaves_the_old_pair_and_its_temp_folder_is_cleaned_next_time(
+        scored, tmp_path, monkeypatch):
+    import tempfile
+
+    from hscredit_xl.office import remove_stale_temp_dirs
+
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    before = old_pair(out)
+    proc = run_export(scored, out, "wait-in-pdf", tmp)
+    assert proc.stdout.readline().strip() == "IN-PDF"
+    left = list(tmp.glob(f"hscredit-export-{proc.pid}-*"))
+    assert left and (left[0] / "values.xlsx").is_file(), "the temp folder holds the copy being made"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert folder(out) == before, "the old pair is untouched, and nothing new is beside it"
+    assert left[0].exists(), "a SIGKILL runs no clean-up"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    assert remove_stale_temp_dirs() == left  # the next run removes it: its process is gone
+    assert list(tmp.iterdir()) == []
+
+
+def test_export_terminated_removes_its_temp_folder(scored, tmp_path):
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    before = old_pair(out)
+    proc = run_export(scored, out, "wait-in-pdf", tmp)
+    assert proc.stdout.readline().strip() == "IN-PDF"
+    assert list(tmp.glob(f"hscredit-export-{proc.pid}-*"))
+    proc.terminate()  # SIGTERM, as a service manager or `kill` sends it
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert list(tmp.iterdir()) == [], "the temp folder (a copy of the data) is removed on SIGTERM"
+    assert folder(out) == before

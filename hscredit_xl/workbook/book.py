@@ -2,7 +2,12 @@
 
 Recompute talks only to this interface, so the ribbon button and the command line run the same code. The
 Excel side keeps to bulk calls: one read per sheet, one write per block (each call into Excel costs
-milliseconds). Text that starts with = + - @ is always written as text, never as a formula.
+milliseconds).
+
+Text is text: a string is always written as a text cell — never a formula (text starting with = + - @),
+never an error value (text reading #N/A, #DIV/0!, …), never a number or a date Excel would make of it. Text
+no workbook can hold (a control character, U+FFFE, a lone surrogate; more than 32,767 characters) is never
+written: the write raises InputProblems naming the cell, before anything is saved.
 """
 from __future__ import annotations
 
@@ -16,18 +21,11 @@ from pathlib import Path
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter, range_boundaries
 
-FORMULA_LEADS = ("=", "+", "-", "@")
-
-
 @dataclass(frozen=True)
 class Formula:
     """A cell that holds a formula where a value was expected (openpyxl sees the formula, not its result)."""
 
     text: str
-
-
-def is_formula_text(value: object) -> bool:
-    return isinstance(value, str) and value[:1] in FORMULA_LEADS
 
 
 class Grid:
@@ -95,7 +93,7 @@ class Book(ABC):
 
     @abstractmethod
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[object]]) -> None:
-        """Values; text starting with = + - @ stays text."""
+        """Values; a string is written as text, whatever it looks like (see the module docstring)."""
 
     @abstractmethod
     def write_formulas(self, sheet: str, row: int, col: int, block: Sequence[Sequence[str]]) -> None: ...
@@ -192,9 +190,11 @@ class OpenpyxlBook(Book):
         cell = ws.cell(row=row, column=col)
         if isinstance(cell, MergedCell):  # inside a merged range, not its top-left cell: nothing to show
             return
+        if isinstance(value, str):
+            _check_text(ws.title, cell.coordinate, value)
         cell.value = value
-        if not as_formula and isinstance(value, str) and value.startswith("="):
-            cell.data_type = "s"  # text that looks like a formula stays text
+        if not as_formula and isinstance(value, str):
+            cell.data_type = "s"  # openpyxl guesses a formula from '=', an error value from '#N/A': text stays text
 
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[object]]) -> None:
         ws = self._ws(sheet)
@@ -279,7 +279,12 @@ class ExcelBook(Book):
     def write(self, sheet: str, row: int, col: int, block: Sequence[Sequence[object]]) -> None:
         if not block:
             return
-        safe = [["'" + v if is_formula_text(v) else v for v in values] for values in block]
+        for i, values in enumerate(block):
+            for j, v in enumerate(values):
+                if isinstance(v, str):
+                    _check_text(sheet, column_letter(col + j) + str(row + i), v)
+        # a leading apostrophe makes Excel keep what follows as text: no formula, error value, number or date
+        safe = [["'" + v if isinstance(v, str) else v for v in values] for values in block]
         with self._unprotected(sheet) as sht:
             sht.range((row, col)).resize(len(safe), len(safe[0])).value = safe
         self._grids.pop(sheet, None)
@@ -326,6 +331,16 @@ class _Unprotected:
 
 def column_letter(col: int) -> str:
     return get_column_letter(col)
+
+
+def _check_text(sheet: str, coord: str, text: str) -> None:
+    """The last guard before a text reaches a cell: the readers refuse such text first, naming where it was typed."""
+    from ..inputs import ERROR, Problem, shown, text_problem
+    from ..scoring import InputProblems
+
+    found = text_problem(text)
+    if found:
+        raise InputProblems([Problem(ERROR, "", f"{sheet}!{coord}", "要写入的文字", shown(text), *found)])
 
 
 _TYPE_ATTR = re.compile(r'\s+t="[^"]*"')
