@@ -138,7 +138,7 @@ def merge_books(master: Book, unit_paths: list[Path], *, replace_values: bool = 
 
     current = read_inputs(master, minp.rubric)
     for uf in merged:
-        uf.facts.setdefault("source", uf.path.name)
+        uf.facts.setdefault("source", shown(uf.path.name))  # a file name is information: shown as text a workbook holds
         if received is not None or uf.facts.get("submitted_on"):
             uf.facts["received_on"] = received or uf.facts["submitted_on"]
     conflicts = [c for uf in merged for c in _conflicts(current, uf)]
