@@ -16,9 +16,8 @@ def build(ctx: SheetContext) -> None:
     ws.sheet_properties.tabColor = "FFC000"
     st.title(ws, "瞒报率明细：被抽查部门的双公示数据瞒报率")
     what = "填写部门名称和瞒报率" if lay.handout else "选择单位、填写部门名称和瞒报率"
-    st.note(ws, 2, 1, f"每个被抽查部门一行：{what}。1.2.5 取每个单位各部门瞒报率的最高值计分"
+    st.note_across(ws, 2, C["rate"], f"每个被抽查部门一行：{what}。1.2.5 取每个单位各部门瞒报率的最高值计分"
                     f"（“取被抽查部门瞒报率最高值”），最高值显示在「{L.DATA}」表的「最高瞒报率（自动）」。")
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=C["rate"] + 2)
     for key, text in (("unit", "单位"), ("department", "被抽查部门"), ("rate", "瞒报率（%，0～100%）")):
         st.header(ws, L.HEADER_ROW, C[key], text)
     first, last = L.FIRST_ROW, lay.concealment_last_row
@@ -51,5 +50,7 @@ def build(ctx: SheetContext) -> None:
     ws.column_dimensions[col_letter(C["department"])].width = 30
     ws.column_dimensions[col_letter(C["rate"])].width = 18
     ws.freeze_panes = f"A{L.FIRST_ROW}"
+    ws.print_title_rows = f"{L.HEADER_ROW}:{L.HEADER_ROW}"
+    st.portrait(ws)
     st.protect(ws)
 

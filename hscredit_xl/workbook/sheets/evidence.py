@@ -26,8 +26,7 @@ def build(ctx: SheetContext) -> None:
             if lay.handout else "各单位报送的佐证资料（合并单位的填报版时自动写入），每项一行。")
     if sub and sub.guidance:
         note += "考评方式为查看系统、平台、网站、工作台账的，不用提供（细则备注1）。"
-    st.note(ws, 2, 1, note)
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=max(E.values()))
+    st.note_across(ws, 2, max(E.values()), note)
     for key, col in E.items():
         st.header(ws, L.HEADER_ROW, col, L.EVIDENCE_HEADERS[key])
     first, last = L.FIRST_ROW, lay.evidence_last_row

@@ -19,7 +19,7 @@ def build(ctx: SheetContext) -> None:
     ws.sheet_properties.tabColor = "70AD47"
     st.title(ws, "报送情况：各单位填报版的收到时间、自评总分和佐证资料")
     if sub:
-        st.note(ws, 2, 1, f"截止日期 {sub.deadline.isoformat()}（“{sub.quote}”）。合并单位的填报版（hscredit-xl merge）时"
+        st.note_across(ws, 2, len(lay.returns_columns()), f"截止日期 {sub.deadline.isoformat()}（“{sub.quote}”）。合并单位的填报版（hscredit-xl merge）时"
                           "自动填写；也可用 hscredit-xl status 查看。")
     cols = lay.returns_columns()
     for key, (col, text) in cols.items():

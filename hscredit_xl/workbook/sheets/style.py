@@ -147,6 +147,24 @@ def note(ws: Worksheet, row: int, col: int, text: str) -> None:
     c.font = Font(name=FONT_NAME, size=10, color=NOTE_TEXT)
 
 
+def note_across(ws: Worksheet, row: int, last_col: int, text: str) -> None:
+    """A note over the printed width (A to last_col), wrapped there: it never runs off the page."""
+    c = put(ws, row, 1, text, align=WRAP_TOP)
+    c.font = Font(name=FONT_NAME, size=10, color=NOTE_TEXT)
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
+
+
+def portrait(ws: Worksheet) -> None:
+    """A4 portrait, one page wide, the footer's page numbers."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.size = 9
+
+
 def header(ws: Worksheet, row: int, col: int, text: str) -> None:
     c = ws.cell(row, col)
     c.style = HEADER_STYLE

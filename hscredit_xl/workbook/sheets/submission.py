@@ -15,7 +15,7 @@ def build(ctx: SheetContext) -> None:
     st.title(ws, f"报送信息：{lay.units[0]}")
     sub = ctx.rubric.submission
     if sub:
-        st.note(ws, 2, 1, f"请于 {sub.deadline.year}年{sub.deadline.month}月{sub.deadline.day}日前报送"
+        st.note_across(ws, 2, 2, f"请于 {sub.deadline.year}年{sub.deadline.month}月{sub.deadline.day}日前报送"
                           f"（{sub.send_to}）。填报日期填写实际报送的日期。")
     for key, (row, label) in lay.submission_rows().items():
         st.put(ws, row, 1, label, bold=True, border=st.BORDER)
@@ -37,5 +37,5 @@ def build(ctx: SheetContext) -> None:
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 50
     ws.sheet_view.showGridLines = False
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    st.portrait(ws)
     st.protect(ws)
