@@ -57,9 +57,9 @@ CONCEALMENT_COLUMNS = {"unit": 1, "department": 2, "rate": 3}  # 瞒报率明细
 FORM_HEADER_ROW = 3  # 考评表: rows 1 title, 2 填报单位, 3 column headers, then Layout.form_rows
 FORM_COLUMNS = {"number": 1, "item": 2, "indicator": 3, "points": 4, "content": 5, "scoring": 6, "method": 7,
                 "self": 8, "review": 9}
-# beside the official table: the master's 计分依据 (how each review score came about, written by recompute);
-# a 填报版's scores from the unit's own data (按填报数据测算)
-FORM_EXTRA_COLUMN = 10
+# right of 复核得分, beside the official table: the master's 计分依据 (how each review score came about, written
+# by recompute in one block with the scores); a 填报版's scores from the unit's own data (按填报数据测算)
+FORM_EXTRA_COLUMN = FORM_COLUMNS["review"] + 1
 RANKED_BY_CITY = "由市信用办排名复核"  # a 填报版's reference score of a rule ranked among the units
 NOT_ASSESSED = "不参加考核"
 CHECK_STATUS_CELL = "A2"  # 校验结果: 「尚未重算」 until recompute writes its status

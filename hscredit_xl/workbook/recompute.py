@@ -588,10 +588,15 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
         from .returns import unit_statuses, write_returns_sheet
 
         write_returns_sheet(book, lay, unit_statuses(rubric, lay, inp.choices, inp.rows, inp.returns))
-    problems = [p if p.field not in ("self_total", "adjustment") else replace(p, field=inp.locate(
-        lay.units.index(p.unit), p.field)) if p.unit in lay.units else p for p in result.problems]
-    write_check_sheet(book, problems, now)
+    write_check_sheet(book, [_located(inp, p) for p in result.problems], now)
     return stamp
+
+
+def _located(inp: Inputs, p: Problem) -> Problem:
+    """A problem the engine names by data key (a typed self total, an adjustment), named by its cell instead."""
+    if p.unit in inp.layout.units and (inp.layout.units.index(p.unit), p.field) in inp.locations:
+        return replace(p, field=inp.locate(inp.layout.units.index(p.unit), p.field))
+    return p
 
 
 def _write_result(book: Book, lay: Layout, result: Result, stamp: str) -> None:
@@ -641,8 +646,7 @@ def _write_form(book: Book, lay: Layout, rubric: Rubric, u, stamp: str) -> None:
             value = L.NOT_ASSESSED if score is None else _f(score)
         block.append([value, u.why.get(rule.id) or None])
     block += [[_f(u.base), None], [_f(u.base_scaled), None], [_f(u.total), u.why_total or None]]
-    width = 2 if L.FORM_EXTRA_COLUMN == L.FORM_COLUMNS["review"] + 1 else 1
-    book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], [r[:width] for r in block])
+    book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], block)  # 复核得分, 计分依据
     stamp_row = getattr(lay, "form_stamp_row", None)
     if stamp_row:
         book.write(sheet, stamp_row, 1, [[stamp]])
