@@ -43,3 +43,10 @@ def write_data_file(path: Path, n: int, seed: int = 2020) -> Path:
     keys = [k for k in allowed_keys(load_rubric()) if not k.startswith("self_") and not k.startswith("adjustment")]
     write_csv(path, unit_rows(n, seed), keys)
     return path
+
+
+def write_units_file(path: Path, n: int) -> Path:
+    """The units list of `unit_rows(n)` (`--units`): a unit is assessed on 1.3 where its data has a value there."""
+    lines = ["unit,public_service"] + [f"单位{i + 1:04d},{'是' if i % 3 == 0 else '否'}" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

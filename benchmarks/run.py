@@ -46,7 +46,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from datagen import unit_rows, write_data_file  # noqa: E402
+from datagen import unit_rows, write_data_file, write_units_file  # noqa: E402
 
 LARGE = 1000  # sizes from here on use --repeat-large
 NLOGN_TOLERANCE = 0.15  # slack on the growth exponent for timing noise
@@ -359,6 +359,7 @@ def measure_size(n: int, repeat: int, work: Path, env: dict[str, str], cli: list
     d.mkdir(parents=True, exist_ok=True)
     rows = unit_rows(n)
     data = write_data_file(d / "data.csv", n)
+    units = write_units_file(d / "units.csv", n)  # score checks the units against the list it is given
     spec = d / "units.json"
     spec.write_text(json.dumps({"units": [r["unit"] for r in rows], "public_service": [i % 3 == 0 for i in range(n)]},
                                ensure_ascii=False), encoding="utf-8")
@@ -366,7 +367,7 @@ def measure_size(n: int, repeat: int, work: Path, env: dict[str, str], cli: list
     log = lambda msg: print(f"  [{n:>5} units] {msg}", file=sys.stderr, flush=True)  # noqa: E731
 
     log("score …")
-    res["score_s"] = summary([run(cli + ["score", str(data)], env, d)[0] for _ in range(repeat)])
+    res["score_s"] = summary([run(cli + ["score", str(data), "--units", str(units)], env, d)[0] for _ in range(repeat)])
 
     log("template generation …")
     walls, builds = [], []
@@ -399,7 +400,9 @@ def measure_size(n: int, repeat: int, work: Path, env: dict[str, str], cli: list
     log("worksheet functions (timeit) …")
     res.update(udf_timings(rows))
 
-    engine = {u.unit: u.total for u in score_file(data).units}
+    from hscredit_xl.unitlist import read_units_file
+
+    engine = {u.unit: u.total for u in score_file(data, units=read_units_file(units)[0]).units}
     if office:
         from hscredit_xl.office import recalculate
 
@@ -610,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         warm = work / "warm"
         warm.mkdir(exist_ok=True)
         write_data_file(warm / "data.csv", 6)
-        run(cli + ["score", str(warm / "data.csv")], env, warm)
+        run(cli + ["score", str(warm / "data.csv"), "--units", str(write_units_file(warm / "units.csv", 6))], env, warm)
         run(cli + ["demo", "-o", str(warm / "demo")], env, warm)
         run([sys.executable, "-c", "import hscredit_xl.workbook.template, hscredit_xl.workbook.fill"], env, warm)
         run([sys.executable, "-c", FLOOR_WORKER, str(warm / "demo" / "hscredit_2020_sample.xlsx"),
