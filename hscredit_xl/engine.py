@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from . import kinds
+from .calculations import kind_of, tiers
 from .inputs import ERROR, WARNING, Problem, UnitInput
 from .rubric import Part, Rubric, Rule
 from .why import Wording
@@ -102,27 +103,8 @@ class Switches:
 
 
 def score_given(part: Part, given, params: dict) -> Decimal:
-    """A part's score from its derived value (for rank and place kinds: from the place)."""
-    kind = part.kind
-    if kind == "rank":
-        return kinds.rank_score(int(given), params["top"], params["step"], params.get("floor", 0))
-    if kind == "place":
-        return kinds.place_score(int(given), params["points"])
-    if kind == "tier":
-        return kinds.tier_score(given, _tiers(params), params.get("otherwise", 0))
-    if kind == "rate":
-        return kinds.rate_score(given, params["points"], bool(params.get("inverse", False)))
-    if kind == "count":
-        return kinds.count_score(given, params["per_item"], params["cap"])
-    if kind == "flag":
-        return kinds.flag_score(bool(given), params["points"])
-    if kind == "manual":
-        return kinds.to_decimal(given)
-    raise ValueError(f"未知的计算类型「{kind}」")
-
-
-def _tiers(params: dict) -> list[tuple]:
-    return [(t["at"], t["points"], bool(t.get("inclusive", True))) for t in params["tiers"]]
+    """A part's score from its derived value (for a ranked kind: from the place)."""
+    return kind_of(part.kind).score(given, params)
 
 
 def _derive(value_spec, values: Mapping[str, object], switches: Switches):
@@ -165,7 +147,7 @@ def _score_rank_part(part: Part, params: dict, derived: Sequence) -> list[PartFi
 
 def _score_part(part: Part, params: dict, derived: Sequence, names: Sequence[str]) -> list[PartFigures]:
     """Every unit's figures for one part: the value, the place or tier, the score."""
-    if part.kind in ("rank", "place"):
+    if kind_of(part.kind).ranked:
         figures = _score_rank_part(part, params, derived)
         on_place: dict[int, list[str]] = {}
         for name, fig in zip(names, figures):
@@ -174,7 +156,7 @@ def _score_part(part: Part, params: dict, derived: Sequence, names: Sequence[str
         return [replace(fig, tied=tuple(n for n in on_place.get(fig.place, ()) if n != name))
                 for name, fig in zip(names, figures)]
     return [PartFigures(part, params, d, score_given(part, d, params),
-                        tier=kinds.tier_reached(d, _tiers(params)) if part.kind == "tier" else None)
+                        tier=kinds.tier_reached(d, tiers(params)) if part.kind == "tier" else None)
             for d in derived]
 
 
@@ -205,7 +187,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
             params = switches.resolve(part.params)
             derived = [_derive(part.value, units[i].values, switches) for i in applicable]
             part_figures = _score_part(part, params, derived, [units[i].name for i in applicable])
-            if part.kind in ("rank", "place"):
+            if kind_of(part.kind).ranked:
                 problems += _points_for_nothing(rubric, rule, part, [units[i] for i in applicable], derived,
                                                 [fig.score for fig in part_figures])
             for i, fig in zip(applicable, part_figures):

@@ -15,19 +15,13 @@ from typing import Any
 
 import yaml
 
+from .calculations import KINDS as CALCULATIONS
+
 RUBRIC_PACKAGE = "hscredit_xl.rubrics"
 DEFAULT_RUBRIC = "huangshi-2020.yaml"
-KINDS = ("rank", "place", "tier", "rate", "count", "flag", "manual")
+KINDS = tuple(CALCULATIONS)  # the kinds of rule, each declared once in calculations.py
 # per kind: (required parameters, optional parameters) — any other key is a typo and an error
-KIND_PARAMS = {
-    "rank": (("top", "step"), ("floor", "lowest_first", "ties", "combine")),
-    "place": (("points",), ("lowest_first", "ties")),
-    "tier": (("tiers",), ("otherwise",)),
-    "rate": (("points",), ("inverse",)),
-    "count": (("per_item", "cap"), ()),
-    "flag": (("points",), ()),
-    "manual": (("min", "max"), ()),
-}
+KIND_PARAMS = {name: (k.required, k.optional) for name, k in CALCULATIONS.items()}
 TIER_KEYS = (("at", "points"), ("inclusive", "text"))
 APPLIES = ("", "public_service")  # a rule applies to every unit, or to the units assessed on 1.3
 FIELD_TYPES = ("text", "count", "number", "rate", "rates", "flag", "score")

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from .calculations import kind_of
 from .engine import Switches, score_given
 from .rubric import Part, Rubric, RubricError, _Loader, notice_path, parse_rubric
 
@@ -333,21 +334,8 @@ def verbatim_findings(tree: Any, notice: str, lines: list[str]) -> list[Finding]
 
 
 def best_score(part: Part, params: dict) -> Decimal:
-    """The most a part can give, computed through the engine from the best input its kind allows."""
-    kind = part.kind
-    if kind in ("rank", "place"):
-        return score_given(part, 1, params)  # 第一名
-    if kind == "tier":
-        return max([Decimal(str(t["points"])) for t in params["tiers"]] + [Decimal(str(params.get("otherwise", 0)))])
-    if kind == "rate":
-        return score_given(part, 0 if params.get("inverse") else 1, params)
-    if kind == "count":
-        return score_given(part, Decimal(10) ** 9, params)
-    if kind == "flag":
-        return score_given(part, True, params)
-    if kind == "manual":
-        return Decimal(str(params["max"]))
-    raise ValueError(f"未知的计算类型「{kind}」")
+    """The most a part can give, as its kind declares it."""
+    return kind_of(part.kind).best(params)
 
 
 def _sum_text(values: list[Decimal]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from .calculations import kind_of
 from .kinds import round_half_up, to_decimal
 from .rubric import Part, Rubric, Rule
 
@@ -145,7 +146,7 @@ class Wording:
         notes = [f"按 {self.option(sid)}" for sid in part.when] + notes
         kind = part.kind
         score = num(fig.score)
-        if kind in ("rank", "place"):
+        if kind_of(kind).ranked:
             return self._ranked(rule, fig, desc, notes)
         if kind == "tier":
             return f"{desc}{self._notes(notes)}，{self._band(part, params, fig)}：{score} 分"

@@ -746,7 +746,7 @@ CATALOGUE: list[Case] = [
          ("西塞山区", data_ref("西塞山区", "commitment_sectors"), "「6」", "5 个以上"), level="warning"),
     Case("cell-zero-count-points", "no categories at all, yet second place on 1.3 earns 5 points", "cell",
          cell_set(data_ref("阳新县", "public_service_categories"), 0),
-         ("阳新县", "public_service_categories", "数量为 0", "1.3"), level="warning"),
+         ("阳新县", data_ref("阳新县", "public_service_categories"), "数量为 0", "1.3"), level="warning"),
 
     # ---------------------------------------------------------------------------------- unit files (merge)
     Case("merge-other-units-data", "a unit file that also holds another unit's row", "merge",

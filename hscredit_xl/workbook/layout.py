@@ -13,6 +13,7 @@ from decimal import Decimal
 from openpyxl.utils import get_column_letter as col_letter
 
 from .. import __version__
+from ..calculations import kind_of
 from ..engine import Switches
 from ..rubric import Evidence, Field, Rubric, Rule
 
@@ -454,13 +455,13 @@ class Layout:
             if self.self_applies(index, rule, choices) == "FALSE":
                 out[rule.id] = NOT_ASSESSED
                 continue
-            if any(p.kind in ("rank", "place") for p in parts):
+            if any(kind_of(p.kind).native is None for p in parts):
                 out[rule.id] = RANKED_BY_CITY
                 continue
             terms, blanks = [], []
             for part in parts:
                 value, blank = self._native_value(index, part.value)
-                terms.append(_native_part(part.kind, switches.resolve(part.params), value))
+                terms.append(kind_of(part.kind).native(value, switches.resolve(part.params)))
                 blanks.append(blank)
             expr = "+".join(terms) or "0"
             if choices.get("A9") == "per_rule":
@@ -541,39 +542,12 @@ class Layout:
         return f"={_num(total)}{minus}"
 
     def _part_formula(self, part, switches: Switches, value: str) -> str:
-        params = switches.resolve(part.params)
-        kind = part.kind
-        if kind == "rank":
-            order = 1 if params.get("lowest_first") else 0
-            dense = ",1" if params.get("ties") == "dense" else ""  # decisions A1: 1、1、2 紧接
-            tail = f"{_num(params['top'])},{_num(params['step'])},{_num(params.get('floor', 0))},{order}{dense})"
-            if params.get("combine") == "monthly_average" and isinstance(part.value, dict) and "each" in part.value:
-                # decisions A2: every month ranked and scored on its own, the twelve scores averaged
-                months = [self.data_range(key) for key in part.value["each"]]
-                return "(" + "+".join(f"HS_RANKSCORE({m},{m},{tail}" for m in months) + f")/{len(months)}"
-            return f"HS_RANKSCORE({value},{value},{tail}"
-        if kind == "place":
-            order = 1 if params.get("lowest_first") else 0
-            extra = f",{order},1" if params.get("ties") == "dense" else (",1" if order else "")
-            return f"HS_PLACESCORE({value},{value},{_array(params['points'])}{extra})"
-        if kind == "tier":
-            tiers = params["tiers"]
-            inclusive = [bool(t.get("inclusive", True)) for t in tiers]
-            flags = "" if all(inclusive) else "," + _bool_array(inclusive)  # the argument's default: all TRUE
-            return (f"HS_TIERSCORE({value},{_array([t['at'] for t in tiers])},"
-                    f"{_array([t['points'] for t in tiers])},{_num(params.get('otherwise', 0))}{flags})")
-        if kind == "rate":
-            inverse = "TRUE" if params.get("inverse") else "FALSE"
-            if switches.choices.get("A8") == "clamp":  # decisions A8: a rate outside 0…100 % counts as its bound
-                value = f"IF({value}>1,1,IF({value}<0,0,{value}))"
-            return f"HS_RATESCORE({value},{_num(params['points'])},{inverse})"
-        if kind == "count":
-            return f"HS_COUNTSCORE({value},{_num(params['per_item'])},{_num(params['cap'])})"
-        if kind == "flag":
-            return f"HS_FLAGSCORE({value},{_num(params['points'])})"
-        if kind == "manual":
-            return value
-        raise ValueError(kind)
+        """A part's HS_ formula over its value range, as its kind builds it."""
+        kind = kind_of(part.kind)
+        if kind.rates and switches.choices.get("A8") == "clamp":  # decisions A8: outside 0…100 % counts as its bound
+            value = f"IF({value}>1,1,IF({value}<0,0,{value}))"
+        each = part.value.get("each", ()) if isinstance(part.value, dict) else ()
+        return kind.worksheet(value, switches.resolve(part.params), [self.data_range(key) for key in each])
 
     def _value_range(self, rule: Rule, part) -> str:
         spec = part.value
@@ -597,38 +571,10 @@ def _derived_key(spec) -> str:
     raise ValueError(f"无法识别的 value：{spec!r}")
 
 
-def _native_part(kind: str, params: dict, value: str) -> str:
-    """A part's score in native formulas (Excel 2010, WPS, LibreOffice): the kinds one unit can compute."""
-    if kind == "tier":
-        expr = _num(params.get("otherwise", 0))
-        for tier in reversed(params["tiers"]):
-            op = ">=" if tier.get("inclusive", True) else ">"
-            expr = f"IF({value}{op}{_num(tier['at'])},{_num(tier['points'])},{expr})"
-        return expr
-    if kind == "rate":
-        rate = f"(1-{value})" if params.get("inverse") else value
-        return f"{rate}*{_num(params['points'])}"
-    if kind == "count":
-        return f"MIN({_num(params['cap'])},{value}*{_num(params['per_item'])})"
-    if kind == "flag":
-        return f'IF({value}="是",{_num(params["points"])},0)'
-    if kind == "manual":
-        return f"N({value})"
-    raise ValueError(f"计算类型「{kind}」不能由单个单位计算")
-
-
 def _num(x) -> str:
     d = Decimal(str(x))
     text = format(d.normalize(), "f")
     return text
-
-
-def _array(values) -> str:
-    return "{" + ",".join(_num(v) for v in values) + "}"
-
-
-def _bool_array(values) -> str:
-    return "{" + ",".join("TRUE" if v else "FALSE" for v in values) + "}"
 
 
 def _rank_formula(col: str, row: int, first: int, last: int, ties: str, rounded: bool = True) -> str:

@@ -515,13 +515,15 @@ def score_inputs(inp: Inputs) -> Result:
     if any(p.level == ERROR for p in inp.problems) and (inp.layout is None or not inp.rows or inp.blocked):
         raise InputProblems(inp.problems)
     try:
-        return score_rows(inp.rows, inp.rubric, choices=inp.choices, public_service=inp.public_service,
-                          locate=inp.locate, weights=inp.weights, problems=inp.problems)
+        result = score_rows(inp.rows, inp.rubric, choices=inp.choices, public_service=inp.public_service,
+                            locate=inp.locate, weights=inp.weights, problems=inp.problems)
     except InputProblems as exc:
         reported = {p.field for p in inp.problems if p.level == ERROR}
         more = [p for p in exc.problems if p not in inp.problems
                 and p.field not in reported and p.unit not in inp.skipped]
         raise InputProblems(list(inp.problems) + more) from None
+    result.problems = [_located(inp, p) for p in result.problems]  # the engine names keys; a workbook, cells
+    return result
 
 
 @dataclass
@@ -588,7 +590,7 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
         from .returns import unit_statuses, write_returns_sheet
 
         write_returns_sheet(book, lay, unit_statuses(rubric, lay, inp.choices, inp.rows, inp.returns))
-    write_check_sheet(book, [_located(inp, p) for p in result.problems], now)
+    write_check_sheet(book, result.problems, now)
     return stamp
 
 
