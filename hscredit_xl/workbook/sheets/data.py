@@ -37,8 +37,13 @@ def data_header(column: DataColumn) -> str:
         spec = "文字"
     text = f"{f.label}（{spec}）"
     if f.applies == "public_service":
-        text += "［仅参加1.3考核的单位填写］"
+        text += _scope_note(f)
     return text
+
+
+def _scope_note(f) -> str:
+    """The header's note on a field only the units taking its rule fill in."""
+    return f"［仅参加{f.rule}考核的单位填写］"
 
 
 def build(ctx: SheetContext) -> None:
@@ -123,7 +128,7 @@ def _build_one_unit(ctx: SheetContext) -> None:
                    border=st.BORDER, wrap=True)
             st.computed(ws, row, H["value"])
             continue
-        label = data_header(column).replace("［仅参加1.3考核的单位填写］", "")
+        label = data_header(column).replace(_scope_note(column.field), "")  # this unit takes the rule
         st.put(ws, row, H["label"], label, border=st.BORDER, wrap=True)
         st.input_cell(ws, row, H["value"], None, number_format=_data_format(column))
         dv = _data_validation(column, handout=True)
@@ -171,7 +176,8 @@ def _data_validation(column: DataColumn, handout: bool = False) -> DataValidatio
                            f"调整理由不能超过{st.REASON_MAX_LENGTH}字。",
                            operator="lessThanOrEqual", formula1=str(st.REASON_MAX_LENGTH))
     f = column.field
-    scope = "只填写参加1.3考核的单位（见「设置」表），其他单位留空。" if f.applies == "public_service" and not handout else ""
+    scope = (f"只填写参加{f.rule}考核的单位（见「设置」表），其他单位留空。"
+             if f.applies == "public_service" and not handout else "")
     where = f"（细则 {f.rule}）" if f.rule else ""
     if kind == "count":
         unit = f"，单位：{f.unit}" if f.unit else ""
