@@ -29,6 +29,7 @@ from hscredit_xl.workbook.handout import handout_name, write_handouts
 from hscredit_xl.workbook.layout import Layout
 from hscredit_xl.workbook.recompute import read_inputs
 from hscredit_xl.workbook.template import write_template
+from helpers import cli, sample_rows
 
 RUBRIC = load_rubric()
 UNITS = [u.name for u in RUBRIC.units]
@@ -36,17 +37,6 @@ FLAGS = {u.name: u.public_service for u in RUBRIC.units}
 # what Excel 2010, WPS and LibreOffice all compute: every function a 填报版 may call
 NATIVE = {"IF", "OR", "AND", "COUNT", "SUM", "N", "MIN", "MAX", "ROUND", "DATE"}
 FUNCTION = re.compile(r"([A-Z][A-Z0-9._]*)\(")
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def sample_rows() -> tuple[list[str], list[dict]]:
-    reader = csv.DictReader(io.StringIO(sample_path().read_text(encoding="utf-8-sig"), newline=""))
-    return list(reader.fieldnames), [dict(r) for r in reader]
 
 
 def unit_csv(folder: Path, unit: str, change=None) -> Path:

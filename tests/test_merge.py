@@ -27,6 +27,8 @@ from hscredit_xl.workbook.demo import sample_path
 from hscredit_xl.workbook.fill import fill_book
 from hscredit_xl.workbook.recompute import read_inputs
 from hscredit_xl.workbook.template import build_template
+from helpers import cli
+from helpers import sample_rows as sample_csv_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 RUBRIC = load_rubric()
@@ -45,17 +47,6 @@ def quiet(*args) -> int:
         code = main([str(a) for a in args])
     assert code == 0, err.getvalue()
     return code
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def sample_csv_rows() -> tuple[list[str], list[dict]]:
-    reader = csv.DictReader(io.StringIO(sample_path().read_text(encoding="utf-8-sig"), newline=""))
-    return list(reader.fieldnames), [dict(r) for r in reader]
 
 
 @pytest.fixture(scope="module")

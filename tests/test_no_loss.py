@@ -21,7 +21,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from hscredit_xl.cli import main
 from hscredit_xl.datafile import read_rows
 from hscredit_xl.rubric import load_rubric
 from hscredit_xl.scoring import InputProblems, score_rows
@@ -35,6 +34,8 @@ from hscredit_xl.workbook.lock import lock_path, writer_lock
 from hscredit_xl.workbook.recompute import read_inputs
 from hscredit_xl.workbook.safety import open_untrusted
 from hscredit_xl.workbook.template import build_template
+from helpers import cli
+from helpers import sample_rows as sample
 
 ROOT = Path(__file__).resolve().parent.parent
 RUBRIC = load_rubric()
@@ -44,15 +45,6 @@ D = Decimal
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def sample() -> tuple[list[str], list[dict]]:
-    reader = csv.DictReader(io.StringIO(sample_path().read_text(encoding="utf-8-sig"), newline=""))
-    return list(reader.fieldnames), [dict(r) for r in reader]
 
 
 def write_csv(path: Path, header: list[str], rows: list[dict], encoding: str = "utf-8") -> Path:
