@@ -360,6 +360,7 @@ def _engine_values(inp: Inputs, result: Result) -> dict[tuple[str, int, int], ob
         raise RuntimeError("计分结果的单位顺序与工作簿不一致")
     values: dict[tuple[str, int, int], object] = {}
     derived = _derived_values(inp)
+    switches = Switches(inp.rubric, inp.choices)
     for i, u in enumerate(result.units):
         row = lay.unit_row(i)
         for key in lay.summary_formulas(row, inp.choices):
@@ -370,7 +371,7 @@ def _engine_values(inp: Inputs, result: Result) -> dict[tuple[str, int, int], ob
             values[(L.SCORES, row, lay.score_columns[rule.id])] = _rule_value(u, rule)
         values[(L.SCORES, row, lay.score_columns["applicable_max"])] = _number(u.applicable_max)
         values[(L.SCORES, row, lay.score_columns["live_total"])] = _number(u.total)
-        own = self_totals(inp.rubric, Switches(inp.rubric, inp.choices), u.self_scores, u.public_service)
+        own = self_totals(inp.rubric, switches, u.self_scores, u.public_service)
         sheet, col = L.form_sheet_name(u.unit), L.FORM_COLUMNS["self"]
         for key in ("base", "base_scaled"):
             values[(sheet, lay.form_total_rows[key], col)] = _number(getattr(own, key))

@@ -48,7 +48,7 @@ from ..inputs import (ERROR, WARNING, Problem, UnitInput, ValueParser, normalize
 from ..scoring import InputProblems
 from . import layout as L
 from .book import Book, OpenpyxlBook
-from .fill import _cell_value, same_value, write_concealment, write_data, write_unit_rows
+from .fill import _cell_value, conflicts, write_concealment, write_data, write_unit_rows
 from .layout import Layout, form_sheet_name
 from .recompute import Inputs, _at, _value, read_inputs, read_structure, require_master
 from .safety import open_untrusted
@@ -412,19 +412,13 @@ def _conflicts(current: Inputs, uf: UnitFile) -> list[Problem]:
                            f"与主工作簿中该单位已有的值「{shown(old)}」不同（主工作簿 {shown(old)} → 文件 {shown(new)}）",
                            f"来自「{uf.path.name}」；核对后如以单位文件为准，请加 --replace 重新合并"))
 
-    for f in rubric.fields:
-        new = uf.data.values.get(f.key)
-        old = old_row.get(f.key)
-        if f.key in ("unit", "concealment_rates") or new is None or _blank(old):
-            continue
-        if not same_value(f.type, old, new):
-            conflict(current.locate(i, f.key), f.label, old, _cell_value(new))
-    for rule in rubric.rules:
-        new, old = uf.data.self_scores.get(rule.id), old_row.get("self_" + rule.id)
-        if new is None or _blank(old):
-            continue
-        if not same_value("score", old, new):
-            conflict(current.locate(i, "self_" + rule.id), f"自评得分 {rule.id}", old, _cell_value(new))
+    # the data and the self scores: fill's comparison (85% and 0.85 are the same; a blank replaces nothing)
+    new_values = {f.key: uf.data.values.get(f.key) for f in rubric.fields
+                  if f.key not in ("unit", "concealment_rates")}
+    new_values.update({"self_" + r.id: uf.data.self_scores.get(r.id) for r in rubric.rules})
+    old_cells = {key: (current.locate(i, key), old_row.get(key)) for key in new_values}
+    for c in conflicts(unit, old_cells, new_values, rubric):
+        conflict(c.cell, c.label, c.old, _cell_value(c.new))
     old_rates = sorted((shown(c.department), c.rate) for c in current.concealment if c.unit == i)
     new_rates = sorted((shown(d), r) for d, r in uf.concealment)
     if uf.concealment and old_rates and old_rates != new_rates:

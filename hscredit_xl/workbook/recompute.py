@@ -619,9 +619,9 @@ def _write_result(book: Book, lay: Layout, result: Result, stamp: str) -> None:
 
     keys = [k for k, _ in sorted(cols.items(), key=lambda kv: kv[1][0])]
     book.write(L.RESULT, L.FIRST_ROW, 1, [[value(u, k) for k in keys] for u in order])
-    when = parse_stamp(stamp)["recomputed_at"][:10] if parse_stamp(stamp) else ""
-    y, m, d = (int(x) for x in when.split("-")) if when else (0, 0, 0)
-    book.write(L.RESULT, lay.result_sign_rows[1], 1, [[f"{y}年{m}月{d}日" if when else None]])
+    pieces = parse_stamp(stamp)
+    day = dt.date.fromisoformat(pieces["recomputed_at"][:10]) if pieces else None
+    book.write(L.RESULT, lay.result_sign_rows[1], 1, [[f"{day.year}年{day.month}月{day.day}日" if day else None]])
 
 
 def _stamp(inp: Inputs, now: dt.datetime | None, previous: object) -> str:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from openpyxl.utils.datetime import from_excel
 
 from ..engine import Switches, self_total_of
-from ..inputs import ERROR, WARNING, BadValue, Problem, ValueParser, normalize_unit_name, shown
+from ..inputs import ERROR, WARNING, YES, BadValue, Problem, ValueParser, normalize_unit_name, shown
 from ..rubric import Rubric
 from . import layout as L
 from .book import Book, Formula
@@ -189,7 +189,7 @@ def _claims(value: object) -> bool:
     if isinstance(value, (int, float, Decimal)):
         return value > 0
     text = str(value).strip().lower()
-    if text in ("是", "有", "y", "yes", "true", "√"):
+    if text in YES:
         return True
     try:
         return Decimal(text.rstrip("%％")) > 0
