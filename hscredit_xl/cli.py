@@ -57,6 +57,21 @@ def _units_file(path: str | None):
     return units
 
 
+def _given_rubric(args):
+    """The rubric of `--rubric FILE` (None without the option); InputProblems when it can not be read."""
+    from .workbook.rubricof import load_given
+
+    path = getattr(args, "rubric", None)
+    return load_given(path) if path else None
+
+
+def _rubric(args):
+    """The rubric a command that makes something uses: `--rubric FILE`, else the shipped one."""
+    from .rubric import load_rubric
+
+    return _given_rubric(args) or load_rubric()
+
+
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 
@@ -102,7 +117,7 @@ def cmd_score(args) -> int:
         return _wrong_argument(f"「{args.data}」是工作簿，score 只读数据文件（CSV）。查看工作簿的计分结果请用："
                                f"hscredit-xl report {args.data}", then="未计分")
     try:
-        result = score_file(Path(args.data), units=_units_file(args.units))
+        result = score_file(Path(args.data), _rubric(args), units=_units_file(args.units))
     except InputProblems as exc:
         _print_problems(exc.problems)
         print(f"共 {sum(p.level == 'error' for p in exc.problems)} 个错误，未计分。", file=sys.stderr)
@@ -130,22 +145,23 @@ def cmd_new(args) -> int:
     from .workbook.atomic import refuse_existing
     from .workbook.template import write_template
 
-    output = args.output or (None if args.data_file else DEFAULT_TEMPLATE)
     try:
+        rubric = _rubric(args)
+        output = args.output or (None if args.data_file else default_template(rubric))
         if output:  # checked before anything is written, the data file included
             refuse_existing(output, args.force)
         units = _units_file(args.units)
     except InputProblems as exc:
         return _fail_input(exc.problems)
     if args.data_file:
-        status = _new_data_file(args)
+        status = _new_data_file(args, rubric)
         if status != EXIT_OK or not output:  # `new --data-file X` alone writes the data file only
             return status
     if units is None:
-        out = write_template(Path(output))
+        out = write_template(Path(output), rubric)
     else:
         try:
-            out = write_template(Path(output), units=units.names, public_service=units.public_service)
+            out = write_template(Path(output), rubric, units=units.names, public_service=units.public_service)
         except ValueError as exc:  # two names that give the same 考评表 sheet name
             from .inputs import ERROR, Problem
 
@@ -161,19 +177,22 @@ def _writing(source: str, output: str | None, command: str):
     return writer_lock(Path(output or source), command)
 
 
-DEFAULT_TEMPLATE = "hscredit_2020.xlsx"
+DEFAULT_TEMPLATE = "hscredit_2020.xlsx"  # `new` without -o, for the shipped 2020 rubric (default_template)
 
 
-def _new_data_file(args) -> int:
+def default_template(rubric) -> str:
+    return f"hscredit_{rubric.year}.xlsx"
+
+
+def _new_data_file(args, rubric) -> int:
     from .datafile import write_blank
-    from .rubric import load_rubric
 
     path = Path(args.data_file)
     if path.exists() and not args.force:
         return _wrong_argument(f"文件已存在：{args.data_file}。为免覆盖已填写的数据，未写入；确需覆盖请加 --force")
     if path.suffix.lower() != ".csv":
         return _wrong_argument(f"数据文件应以 .csv 结尾，收到「{args.data_file}」")
-    out = write_blank(path, load_rubric())
+    out = write_blank(path, rubric)
     print(f"已生成空白数据文件（中文表头，每个单位一行）：{out}")
     print("填好后：hscredit-xl score 数据文件.csv，或 hscredit-xl fill 工作簿.xlsx 数据文件.csv")
     return EXIT_OK
@@ -181,9 +200,9 @@ def _new_data_file(args) -> int:
 
 def cmd_fill(args) -> int:
     from .datafile import read_rows
-    from .rubric import load_rubric
     from .scoring import InputProblems
     from .workbook.fill import fill_book
+    from .workbook.rubricof import rubric_for
 
     status = _missing((args.workbook, "模板工作簿"), (args.data, "数据文件"))
     if status is not None:
@@ -195,12 +214,13 @@ def cmd_fill(args) -> int:
     if _is_workbook(args.data):
         return _wrong_argument(f"第二个参数应为数据文件（.csv），收到的「{args.data}」是工作簿。{usage}；"
                                "把各单位报送的工作簿并入主工作簿请用 hscredit-xl merge")
-    rows, problems = read_rows(Path(args.data), load_rubric())
     try:
         with _writing(args.workbook, args.output, "fill"):
             book = _open_book(args.workbook)
+            rubric = rubric_for(book, _given_rubric(args))  # the data file is read by the workbook's rubric
+            rows, problems = read_rows(Path(args.data), rubric)
             # problems of the data file itself, and conflicts with what the workbook holds, stop it before any write
-            found = fill_book(book, rows, problems, replace=args.replace)
+            found = fill_book(book, rows, problems, replace=args.replace, rubric=rubric)
             out = book.save(Path(args.output or args.workbook))
     except InputProblems as exc:
         return _fail_input(exc.problems)
@@ -220,7 +240,7 @@ def cmd_recompute(args) -> int:
     try:
         with _writing(args.workbook, args.output, "recompute"):
             book = _open_book(args.workbook)
-            outcome = recompute(book)
+            outcome = recompute(book, rubric=_given_rubric(args))
             if not outcome.ok:
                 raise InputProblems(outcome.problems)
             out = book.save(Path(args.output or args.workbook))
@@ -279,7 +299,7 @@ def cmd_report(args) -> int:
                                f"hscredit-xl score {args.workbook}", then="未计分")
     try:
         book = _open_book(args.workbook)
-        inputs = read_inputs(book)
+        inputs = read_inputs(book, _given_rubric(args))
         require_master(inputs)
         result = score_inputs(inputs)
     except InputProblems as exc:
@@ -300,9 +320,9 @@ def cmd_explain(args) -> int:
         if _is_workbook(args.source):
             from .workbook.recompute import read_inputs, score_inputs
 
-            result = score_inputs(read_inputs(_open_book(args.source)))
+            result = score_inputs(read_inputs(_open_book(args.source), _given_rubric(args)))
         else:
-            result = score_file(Path(args.source))
+            result = score_file(Path(args.source), _rubric(args))
     except InputProblems as exc:
         _print_problems(exc.problems)
         print(f"共 {sum(p.level == 'error' for p in exc.problems)} 个错误，未计分，无法说明。", file=sys.stderr)
@@ -357,7 +377,7 @@ def cmd_merge(args) -> int:
         with _writing(args.master, args.output, "merge"):
             out, outcome = merge_files(Path(args.master), [Path(p) for p in args.unit_files],
                                        Path(args.output) if args.output else None, replace_values=args.replace,
-                                       received=received)
+                                       received=received, rubric=_given_rubric(args))
     except InputProblems as exc:
         return _fail_input(exc.problems)
     _print_problems(outcome.problems)
@@ -376,7 +396,7 @@ def cmd_handout(args) -> int:
     if status is not None:
         return status
     try:
-        written = write_handouts(Path(args.master), Path(args.output), force=args.force)
+        written = write_handouts(Path(args.master), Path(args.output), force=args.force, rubric=_given_rubric(args))
     except InputProblems as exc:
         return _fail_input(exc.problems)
     for path in written:
@@ -396,7 +416,7 @@ def cmd_status(args) -> int:
         return status
     try:
         book = _open_book(args.master)
-        inp = read_inputs(book)
+        inp = read_inputs(book, _given_rubric(args))
         if inp.layout is None:
             raise InputProblems(inp.problems)
         require_master(inp)
@@ -418,7 +438,7 @@ def cmd_demo(args) -> int:
     from .scoring import InputProblems
 
     try:
-        out, result = run_demo(Path(args.output))
+        out, result = run_demo(Path(args.output), _given_rubric(args), Path(args.data) if args.data else None)
     except InputProblems as exc:
         return _fail_input(exc.problems)
     print(ranking_table(result))
@@ -435,7 +455,8 @@ def cmd_export(args) -> int:
     if status is not None:
         return status
     try:
-        written = export(Path(args.workbook), Path(args.output) if args.output else None, pdf=args.pdf)
+        written = export(Path(args.workbook), Path(args.output) if args.output else None, pdf=args.pdf,
+                         rubric=_given_rubric(args))
     except InputProblems as exc:
         return _fail_input(exc.problems)
     except OfficeError as exc:  # LibreOffice missing or failing: its own Chinese message, no traceback
@@ -504,6 +525,11 @@ def cmd_bundle(args) -> int:
     return EXIT_OK
 
 
+HELP_RUBRIC_NEW = "细则文件 .yaml（默认为随工具提供的 2020 年细则；通知原文按其 document.source 放在同一文件夹）"
+HELP_RUBRIC_WORKBOOK = ("生成工作簿的细则文件 .yaml：默认按工作簿记录的细则（说明!H8 的 SHA-256）在随工具提供的细则和"
+                        "记录的路径（说明!H9）中查找；文件被移动后用此项指定，其 SHA-256 须与记录的相同")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hscredit-xl", description="黄石市县（市）区社会信用体系建设工作考核评价：计分、模板、重算、导出。")
     parser.add_argument("--version", action="version", help="显示版本号并退出",
@@ -514,14 +540,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="数据文件 DATA.csv（每个单位一行，第一行为数据键）")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
     p.add_argument("--units", metavar="UNITS.csv", help="单位名单（表头 unit,public_service；默认为细则中的六个单位）")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_NEW)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("demo", help="生成模板，填入六个单位的示例数据，重算并打印排名")
     p.add_argument("-o", "--output", default="hscredit-demo", help="输出文件夹（默认 hscredit-demo）")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_NEW)
+    p.add_argument("--data", metavar="数据.csv", help="示例数据文件（默认为随工具提供的 2020 年示例数据；换用其他细则时给出与之相符的数据）")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("new", help="生成 2020 年细则的空白模板工作簿；加 --data-file 生成空白数据文件（CSV）")
-    p.add_argument("-o", "--output", help=f"输出文件（默认 {DEFAULT_TEMPLATE}）")
+    p = sub.add_parser("new", help="生成空白模板工作簿（默认按随工具提供的 2020 年细则，--rubric 指定其他细则）；"
+                                   "加 --data-file 生成空白数据文件（CSV）")
+    p.add_argument("-o", "--output", help=f"输出文件（默认 hscredit_<细则年度>.xlsx，如 {DEFAULT_TEMPLATE}）")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_NEW)
     p.add_argument("--data-file", metavar="数据.csv",
                    help="生成空白数据文件：中文表头、每个单位一行（只给此项时不生成模板）")
     p.add_argument("--force", action="store_true", help="输出文件已存在时替换它（被替换的工作簿保留在历史版本中）")
@@ -534,22 +565,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="另存为（默认覆盖原文件）")
     p.add_argument("--replace", action="store_true",
                    help="数据文件的值与工作簿中已填的值不同时，以数据文件为准（默认列出冲突、不写入）")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_fill)
 
     p = sub.add_parser("recompute", help="一键重算（无需 Excel）：校验、计分，写入考评表、汇总和校验结果")
     p.add_argument("workbook", help="工作簿 .xlsx")
     p.add_argument("-o", "--output", help="另存为（默认覆盖原文件）")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_recompute)
 
     p = sub.add_parser("report", help="工作簿的计分结果（与 score 相同的报告）")
     p.add_argument("workbook", help="工作簿 .xlsx")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("explain", help="说明某单位每项得分的由来（与 JSON 报告中的 why 相同）")
     p.add_argument("source", metavar="工作簿或数据文件", help="工作簿 .xlsx 或数据文件 .csv")
     p.add_argument("unit", metavar="单位", help="单位名称，如 大冶市")
     p.add_argument("rule", metavar="规则", nargs="?", help="规则编号，如 1.2.5（可写指标或项目编号，如 1.2）；不写则说明全部")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("merge", help="把各单位交回的填报版（或完整模板、CSV）合并进主工作簿：数据、自评得分、瞒报率明细、佐证资料、报送信息")
@@ -558,6 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="另存为（默认覆盖主工作簿）")
     p.add_argument("--received", metavar="YYYY-MM-DD", help="市信用办收到文件的日期（默认取填报版中的填报日期）")
     p.add_argument("--replace", action="store_true", help="单位文件的值与主工作簿已有的值不同时，以单位文件为准（默认列出冲突、不写入）")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("history", help="工作簿被替换前保存的历史版本：列出，或恢复其中一个")
@@ -569,17 +605,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("master", help="主工作簿 .xlsx")
     p.add_argument("-o", "--output", required=True, help="输出文件夹")
     p.add_argument("--force", action="store_true", help="覆盖文件夹中已有的同名填报版")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_handout)
 
     p = sub.add_parser("status", help="各单位填报版的报送情况：是否收到、是否按时、自评总分、缺少的佐证资料")
     p.add_argument("master", help="主工作簿 .xlsx")
     p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("export", help="报送版：只含数值的工作簿副本；加 --pdf 另出各考评表的 PDF（需 LibreOffice）")
     p.add_argument("workbook", help="已重算的工作簿 .xlsx")
     p.add_argument("-o", "--output", help="输出文件夹（默认与工作簿相同）")
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 打印 A4 横向 PDF")
+    p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("rubric", help="评分细则文件（YAML）")

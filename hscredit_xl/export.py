@@ -60,6 +60,7 @@ from .engine import Result, Switches, UnitResult, self_totals
 from .inputs import ERROR, Problem, parse_units
 from .kinds import round_half_up
 from .office import ERROR_CODES, pid_alive, find_soffice, temp_dir, to_pdf
+from .rubric import Rubric
 from .scoring import InputProblems
 from .workbook import history
 from .workbook import layout as L
@@ -90,12 +91,13 @@ def stamp_digest(stamp: object) -> str | None:
     return pieces["inputs_sha256"] if pieces else None
 
 
-def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False) -> list[Path]:
+def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False, rubric: Rubric | None = None) -> list[Path]:
     """Write the 报送版 of a scored workbook (and with pdf=True the 考评表 PDF); return the paths written.
 
     Raises InputProblems when the workbook is not ours, has input errors, was not recomputed or was changed
     since; OfficeMissing (with installation instructions) when pdf=True and LibreOffice is not installed;
-    OfficeError when LibreOffice fails. In every case nothing is written.
+    OfficeError when LibreOffice fails. In every case nothing is written. `rubric`: the one given with
+    --rubric (default: the rubric the workbook records).
     """
     src = Path(workbook)
     xlsx_target, pdf_target = export_names(src, out_dir)
@@ -105,7 +107,7 @@ def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False) -> li
 
     wb = open_untrusted(src)
     book = OpenpyxlBook(src, wb)
-    inp = read_inputs(book)
+    inp = read_inputs(book, rubric)
     require_master(inp)
     if any(p.level == ERROR for p in inp.problems):
         raise InputProblems([_refusal(src, "工作簿的数据或结构有错误，不能导出",

@@ -6,7 +6,8 @@ typo can never make a rule silently disappear. Numbers are read as Decimal strai
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -211,7 +212,7 @@ class Submission:
 
 @dataclass(frozen=True)
 class Rubric:
-    path: str
+    path: str  # the file it was read from (absolute), or a name for a rubric parsed from text
     document: dict
     units: tuple[Unit, ...]
     fields: tuple[Field, ...]
@@ -221,6 +222,7 @@ class Rubric:
     items: tuple[Item, ...]
     submission: Submission | None = None
     remarks: tuple[str, ...] = ()  # 备注 under the official table, verbatim
+    sha256: str | None = None  # of the file's bytes (read_rubric, load_rubric); None when parsed from text
 
     @property
     def year(self) -> int:
@@ -473,8 +475,41 @@ def load_rubric(name: str = DEFAULT_RUBRIC) -> Rubric:
 
 
 def read_rubric(path: Path | str) -> Rubric:
-    """A rubric file at any path; its notice is found beside it (notice_path)."""
-    return parse_rubric(Path(path).read_text(encoding="utf-8"), str(path))
+    """A rubric file at any path; its notice is found beside it (notice_path). The rubric knows its file (the
+    absolute path, as given: symbolic links are not followed) and the SHA-256 of the file's bytes."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RubricError(f"{path}：不是 UTF-8 编码的文本文件（第 {exc.start + 1} 个字节）") from None
+    rubric = parse_rubric(text, str(path))
+    return replace(rubric, path=str(Path(path).absolute()), sha256=file_sha256(data))
+
+
+def file_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def shipped_rubrics() -> dict[str, Path]:
+    """The rubric files shipped in the package, by file name."""
+    folder = rubric_path().parent
+    return {p.name: p for p in sorted(folder.glob("*.yaml"))}
+
+
+@cache
+def shipped_digests() -> dict[str, str]:
+    """SHA-256 -> file name of every shipped rubric (the package's files do not change while we run)."""
+    return {file_sha256(p.read_bytes()): name for name, p in shipped_rubrics().items()}
+
+
+def is_shipped(rubric: Rubric) -> bool:
+    """Whether the rubric was read from the package's own rubric folder."""
+    if rubric.sha256 is None:
+        return False
+    try:
+        return Path(rubric.path).parent.resolve() == rubric_path().parent.resolve()
+    except OSError:
+        return False
 
 
 def notice_path(rubric: Rubric) -> Path:

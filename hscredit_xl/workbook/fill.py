@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from ..inputs import (ERROR, SELF_PREFIX, WARNING, BadValue, Problem, UncomputedFormula, UnitInput, ValueParser,
                       normalize_unit_name, parse_units, shown)
+from ..rubric import Rubric
 from ..scoring import InputProblems
 from ..unitlist import check_unit_names
 from . import layout as L
@@ -132,12 +133,12 @@ def _label(key: str, rubric) -> str:
 
 
 def fill_book(book: Book, rows: list[dict], problems: list[Problem] | None = None, *,
-              replace: bool = False) -> list[Problem]:
+              replace: bool = False, rubric: Rubric | None = None) -> list[Problem]:
     """Validate the rows against the template and write them; raises InputProblems (nothing written) on errors.
 
     A blank in ``rows`` writes nothing (it never erases a cell); a value that differs from a non-empty cell is a
     conflict: all are listed and nothing is written, unless ``replace``. Equal values are left as typed."""
-    inp = read_structure(book)
+    inp = read_structure(book, rubric)  # `rubric`: given with --rubric; default the one the book records
     found = list(problems or []) + inp.problems
     if not rows and not any(p.level == ERROR for p in found):
         found.append(Problem(ERROR, "", "unit", "单位名称", "", "数据文件中没有任何单位的数据行，未写入",

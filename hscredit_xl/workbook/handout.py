@@ -27,12 +27,13 @@ def handout_name(rubric: Rubric, unit: str) -> str:
     return f"{rubric.year}年信用考评填报-{_UNSAFE.sub('_', unit).strip(' .') or '单位'}.xlsx"
 
 
-def write_handouts(master: Path, out_dir: Path, force: bool = False) -> list[Path]:
+def write_handouts(master: Path, out_dir: Path, force: bool = False, rubric: Rubric | None = None) -> list[Path]:
     """Write every unit's 填报版 into out_dir; raises InputProblems (nothing written) when the master is not a
-    template, or when a file would be replaced without `force`."""
+    template, or when a file would be replaced without `force`. Each 填报版 records the master's rubric
+    (`rubric`: the one given with --rubric, default the one the master records)."""
     master = Path(master)
     book = OpenpyxlBook(master, open_untrusted(master))
-    inp = read_structure(book)
+    inp = read_structure(book, rubric)
     if any(p.level == ERROR for p in inp.problems):
         raise InputProblems([replace(p, field=f"{master.name}：{p.field}") for p in inp.problems])
     require_master(inp)

@@ -36,6 +36,9 @@ _BAD_SHEET_CHARS = re.compile(r"[:\\/?*\[\]]")
 # same cells on 填报说明, plus its unit and the switch choices its formulas were written for
 GUIDE_ID_CELLS = {"template": "H1", "rubric": "H2", "layout": "H3", "tool": "H4"}
 HANDOUT_ID_CELLS = {"unit": "H5", "public_service": "H6", "choices": "H7"}
+# the rubric file the workbook was made with (both the master and a 填报版; see rubricof.py): the SHA-256 of its
+# bytes and its path (absolute; a rubric shipped with the tool: its place in the package)
+RUBRIC_ID_CELLS = {"sha256": "H8", "path": "H9"}
 
 # 填报版 数据录入: one row per data key (the unit's values in one column), below the unit's name
 HANDOUT_DATA_COLUMNS = {"rule": 1, "label": 2, "value": 3, "key": 4}

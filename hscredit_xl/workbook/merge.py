@@ -45,12 +45,14 @@ from pathlib import Path
 from ..datafile import read_rows
 from ..inputs import (ERROR, WARNING, Problem, UnitInput, ValueParser, normalize_unit_name, parse_units,
                       shown)
+from ..rubric import Rubric
 from ..scoring import InputProblems
 from . import layout as L
 from .book import Book, OpenpyxlBook
 from .fill import _cell_value, conflicts, write_concealment, write_data, write_unit_rows
 from .layout import Layout, form_sheet_name
 from .recompute import Inputs, _at, _value, read_inputs, read_structure, require_master
+from .rubricof import same_rubric
 from .safety import open_untrusted
 
 # problems after which a file's data can not be located reliably: stop reading that file there
@@ -101,13 +103,15 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def merge_books(master: Book, unit_paths: list[Path], *, replace_values: bool = False,
-                received: dt.date | None = None) -> MergeOutcome:
+                received: dt.date | None = None, rubric: Rubric | None = None) -> MergeOutcome:
     """Read and check every unit file against the master, then copy; raises InputProblems (the master book is
     not touched) when anything is wrong — and when a unit's file disagrees with a value the master already
     holds for that unit, unless `replace_values` (every conflict listed; a blank in a file erases nothing).
 
-    `received`: the date the city received the files (报送情况); without it, each 填报版's own 填报日期."""
-    minp = read_structure(master)
+    `received`: the date the city received the files (报送情况); without it, each 填报版's own 填报日期.
+    `rubric`: the one given with `--rubric` (default: the rubric the master records); every unit file must record
+    the same rubric as the master (rubricof.same_rubric)."""
+    minp = read_structure(master, rubric)
     problems = list(minp.problems)
     if minp.layout is None or any(p.level == ERROR for p in problems):
         raise InputProblems([replace(p, field=f"主工作簿：{p.field}") for p in problems])
@@ -173,6 +177,9 @@ def read_unit_file(path: Path, master: Book, minp: Inputs, choices: dict[str, st
         book = OpenpyxlBook(path, open_untrusted(path), values=open_untrusted(path, data_only=True))
     except InputProblems as exc:
         return None, _in_file(path, exc.problems)
+    other = same_rubric(book, minp.rubric, "该文件")
+    if other:
+        return None, _in_file(path, other)
     inp = read_inputs(book, minp.rubric, choices=minp.choices)
     if inp.layout is None:
         return None, _in_file(path, inp.problems)
@@ -451,7 +458,7 @@ def _same_adjustment(current: list[object], uf: UnitFile) -> bool:
 
 
 def merge_files(master_path: Path, unit_paths: list[Path], out: Path | None = None, *, replace_values: bool = False,
-                received: dt.date | None = None) -> tuple[Path, MergeOutcome]:
+                received: dt.date | None = None, rubric: Rubric | None = None) -> tuple[Path, MergeOutcome]:
     """Merge unit files into the master workbook and save it (atomically) at `out` or over the master.
 
     Raises InputProblems when anything is wrong; then nothing is written, the master is byte-for-byte as it was.
@@ -469,6 +476,6 @@ def merge_files(master_path: Path, unit_paths: list[Path], out: Path | None = No
     if problems:
         raise InputProblems(problems)
     master = OpenpyxlBook(master_path, open_untrusted(master_path))
-    outcome = merge_books(master, unit_paths, replace_values=replace_values, received=received)
+    outcome = merge_books(master, unit_paths, replace_values=replace_values, received=received, rubric=rubric)
     master.save(target)
     return target, outcome

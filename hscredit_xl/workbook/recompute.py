@@ -31,7 +31,7 @@ from ..engine import Result
 from ..inputs import (ERROR, WARNING, BadValue, Problem, UncomputedFormula, ValueParser, normalize_unit_name,
                       shown)
 from ..kinds import round_half_up
-from ..rubric import Rubric, load_rubric
+from ..rubric import Rubric
 from ..scoring import InputProblems, score_rows
 from . import layout as L
 from .book import Book, Formula, Grid
@@ -115,9 +115,17 @@ def _parse_cell(raw: object, parse):
 
 
 def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
-    """Check that the book is our template and read 设置 (units, switches, weights): what fill and recompute share."""
-    rubric = rubric or load_rubric()
+    """Check that the book is our template and read 设置 (units, switches, weights): what fill and recompute share.
+
+    The book is read by the rubric it records (rubricof.py); `rubric`: the one given (`--rubric`, or the master's
+    rubric already found), which must be the recorded one. A rubric that can not be found is a problem here."""
+    from .rubricof import resolve
+
+    rubric, problems = resolve(book, rubric)
     inp = Inputs(rubric)
+    if problems:
+        inp.problems += problems
+        return inp
     names = set(book.sheet_names)
     if L.HANDOUT_GUIDE in names and L.GUIDE not in names:
         return _read_handout_structure(book, inp, names)
@@ -149,7 +157,12 @@ def _check_identity(guide: Grid, inp: Inputs, sheet: str, expected: dict[str, st
     for key in ("template", "rubric", "layout"):
         row, col = _coords(L.GUIDE_ID_CELLS[key])
         found = guide.get(row, col)
-        if found != expected[key]:
+        if found != expected[key] and key == "rubric" and isinstance(found, str) and "|" in found:
+            inp.error("", _at(sheet, row, col), "模板标识", found,
+                      f"应为「{expected[key]}」：细则版本不同，该{what}不是按细则 {inp.rubric.document['number']} "
+                      f"版本 {inp.rubric.version} 生成的",
+                      f"请用 --rubric 路径 指定生成它的那份细则文件；{hint}")
+        elif found != expected[key]:
             inp.error("", _at(sheet, row, col), "模板标识", found,
                       f"应为「{expected[key]}」：该文件不是本工具当前版本的{what}（或细则版本不同）", hint)
 
@@ -538,13 +551,15 @@ class Outcome:
         return self.result is not None
 
 
-def recompute(book: Book, *, write_problems_on_error: bool = False, now: dt.datetime | None = None) -> Outcome:
+def recompute(book: Book, *, rubric: Rubric | None = None, write_problems_on_error: bool = False,
+              now: dt.datetime | None = None) -> Outcome:
     """Validate, score and write the results into the book (the caller saves an OpenpyxlBook).
 
+    `rubric`: the one given with `--rubric` (default: the rubric the book records, rubricof.py).
     With problems in the inputs nothing is written, except the 校验结果 sheet when write_problems_on_error
     (Excel: the person sees the list where they work).
     """
-    inp = read_inputs(book)
+    inp = read_inputs(book, rubric)
     try:
         require_master(inp)
         result = score_inputs(inp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ... import __version__
 from .. import layout as L
+from ..rubricof import record_cells, recorded_path
 from . import style as st
 from .context import SheetContext
 
@@ -57,4 +58,8 @@ def build(ctx: SheetContext) -> None:
         ("text", f"细则数据版本：{rubric.version}"),
         ("text", f"模板格式版本：{L.LAYOUT_VERSION}"),
     ]
-    st.text_page(ws, lines, {coord: lay.identity()[key] for key, coord in L.GUIDE_ID_CELLS.items()})
+    record = record_cells(rubric)
+    if rubric.sha256:
+        lines.append(("text", f"细则文件：{recorded_path(rubric)}（SHA-256：{rubric.sha256}）；各命令按此文件计分，"
+                              "文件不在原处时用 --rubric 路径 指定。"))
+    st.text_page(ws, lines, {**{coord: lay.identity()[key] for key, coord in L.GUIDE_ID_CELLS.items()}, **record})

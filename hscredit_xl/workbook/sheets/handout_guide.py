@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ... import __version__
 from .. import layout as L
+from ..rubricof import record_cells
 from . import style as st
 from .context import SheetContext
 
@@ -45,5 +46,5 @@ def build(ctx: SheetContext) -> None:
     ]
     identity = dict(lay.identity(), unit=unit, public_service="是" if lay.public_service[0] else "否",
                     choices=L.formula_signature(ctx.choices))
-    st.text_page(ws, lines, {coord: identity[key] for key, coord in {**L.GUIDE_ID_CELLS, **L.HANDOUT_ID_CELLS}.items()},
-                 title_size=15)
+    cells = {coord: identity[key] for key, coord in {**L.GUIDE_ID_CELLS, **L.HANDOUT_ID_CELLS}.items()}
+    st.text_page(ws, lines, {**cells, **record_cells(rubric)}, title_size=15)  # the master's rubric
