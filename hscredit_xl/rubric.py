@@ -468,9 +468,13 @@ def rubric_path(name: str = DEFAULT_RUBRIC) -> Path:
     return Path(str(resources.files(RUBRIC_PACKAGE).joinpath(name)))
 
 
-@cache
 def load_rubric(name: str = DEFAULT_RUBRIC) -> Rubric:
-    """The rubric shipped in the package (cached: it is immutable)."""
+    """The rubric shipped in the package (cached: it is immutable; one object per file, however it is named)."""
+    return _load_shipped(name)
+
+
+@cache
+def _load_shipped(name: str) -> Rubric:
     return read_rubric(rubric_path(name))
 
 

@@ -17,17 +17,19 @@ then compares H2 with the rubric used.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..inputs import ERROR, Problem
-from ..rubric import (RUBRIC_PACKAGE, Rubric, RubricError, is_shipped, load_rubric, read_rubric, shipped_digests,
-                      shipped_rubrics)
+from ..rubric import (RUBRIC_PACKAGE, Rubric, RubricError, file_sha256, is_shipped, load_rubric, read_rubric,
+                      shipped_digests, shipped_rubrics)
 from ..scoring import InputProblems
 from . import layout as L
 from .book import Book
 
 SHIPPED_PREFIX = RUBRIC_PACKAGE.replace(".", "/") + "/"  # hscredit_xl/rubrics/
+MAX_RUBRIC_BYTES = 5_000_000  # a rubric file is tens of kilobytes; a recorded path to anything larger is not one
 _FIX = "用 --rubric 路径 指定生成本工作簿的那份细则文件（如 hscredit-xl recompute 工作簿.xlsx --rubric 细则.yaml）"
 
 
@@ -147,25 +149,43 @@ def resolve(book: Book, given: Rubric | None = None) -> tuple[Rubric, list[Probl
 
 
 def _at_recorded_path(record: Record) -> Rubric | str:
-    """The rubric at the recorded path when it is the recorded one; else what was found there, said."""
+    """The rubric at the recorded path when it is the recorded one; else what was found there, said.
+
+    The path comes from a workbook, which may have come from outside: it is followed only to a local regular
+    file named .yaml/.yml of sane size (never a network path: opening one can hand the account's credentials to
+    the server), and the file is parsed only when its bytes have the recorded SHA-256."""
     path = record.path or ""
     if not path:
         return f"{record.at('path')} 没有记录细则文件的路径"
     if path.startswith(SHIPPED_PREFIX):
         return (f"记录的是随工具提供的细则「{path}」，但本版本工具所带的细则文件与之不同（工具升级后细则文件有改动）"
                 f"：当前为 {'、'.join(shipped_rubrics())}")
-    if not Path(path).is_absolute():
+    if path.startswith(("\\\\", "//")):
+        return f"记录的路径「{path}」是网络路径，出于安全考虑不读取"
+    file = Path(path)
+    if not file.is_absolute():
         return f"记录的路径「{path}」不是完整路径"
+    if file.suffix.lower() not in (".yaml", ".yml"):
+        return f"记录的路径「{path}」不是细则文件（.yaml）"
     try:
-        rubric = read_rubric(Path(path))
+        info = file.stat()
     except FileNotFoundError:
         return f"记录的细则文件「{path}」不存在（已被移动、改名或删除）"
+    except OSError as exc:
+        return f"记录的细则文件「{path}」无法读取：{exc.strerror or exc}"
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_RUBRIC_BYTES:
+        return f"记录的路径「{path}」不是细则文件（不是普通文件，或大于 {MAX_RUBRIC_BYTES // 1_000_000} MB）"
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        return f"记录的细则文件「{path}」无法读取：{exc.strerror or exc}"
+    if file_sha256(data) != record.sha256:
+        return (f"记录的细则文件「{path}」在，但它的 SHA-256 现在为 {file_sha256(data)}，与记录的不同："
+                "文件在生成工作簿之后被修改过")
+    try:
+        return read_rubric(file)
     except (RubricError, OSError) as exc:
         return f"记录的细则文件「{path}」无法读取：{exc}"
-    if rubric.sha256 != record.sha256:
-        return (f"记录的细则文件「{path}」在，但它的 SHA-256 现在为 {rubric.sha256}，与记录的不同："
-                "文件在生成工作簿之后被修改过")
-    return rubric
 
 
 def rubric_for(book_or_path: Book | str | os.PathLike, given: Rubric | str | os.PathLike | None = None) -> Rubric:
