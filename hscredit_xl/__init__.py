@@ -1,7 +1,9 @@
 """hscredit-xl: 黄石市县（市）区社会信用体系建设工作考核评价 in Excel.
 
 The ribbon buttons of the add-in run the functions below in xlwings' UDF server, which gets the calling
-workbook through COM (xw.Book.caller()); they run the same recompute as `hscredit-xl recompute` on it.
+workbook through COM (xw.Book.caller()); they run the same recompute as `hscredit-xl recompute` on it, by the
+rubric the workbook records (workbook/rubricof.py: a button can not be given `--rubric`; a rubric that can not be
+found is listed in 校验结果 like any other problem).
 """
 __version__ = "0.1.0"
 
