@@ -72,6 +72,8 @@ def _rubric(args):
     return _given_rubric(args) or load_rubric()
 
 
+UNITS_HELP = ("单位名单 CSV：第一行为表头 unit（细则有只考核部分单位的规则时再加一列该组的键，填 是/否；"
+              "表头不对时会提示应写的表头）；默认为细则中的单位")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 
@@ -539,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="直接对数据文件（CSV）计分，打印排名或 JSON 报告")
     p.add_argument("data", help="数据文件 DATA.csv（每个单位一行，第一行为数据键）")
     p.add_argument("--json", action="store_true", help="输出 JSON 报告")
-    p.add_argument("--units", metavar="UNITS.csv", help="单位名单（表头 unit,public_service；默认为细则中的六个单位）")
+    p.add_argument("--units", metavar="UNITS.csv", help=UNITS_HELP)
     p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_NEW)
     p.set_defaults(func=cmd_score)
 
@@ -556,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-file", metavar="数据.csv",
                    help="生成空白数据文件：中文表头、每个单位一行（只给此项时不生成模板）")
     p.add_argument("--force", action="store_true", help="输出文件已存在时替换它（被替换的工作簿保留在历史版本中）")
-    p.add_argument("--units", metavar="UNITS.csv", help="单位名单（表头 unit,public_service；默认为细则中的六个单位）")
+    p.add_argument("--units", metavar="UNITS.csv", help=UNITS_HELP)
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("fill", help="把数据文件（CSV）填入模板的录入表")
@@ -583,7 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="说明某单位每项得分的由来（与 JSON 报告中的 why 相同）")
     p.add_argument("source", metavar="工作簿或数据文件", help="工作簿 .xlsx 或数据文件 .csv")
     p.add_argument("unit", metavar="单位", help="单位名称，如 大冶市")
-    p.add_argument("rule", metavar="规则", nargs="?", help="规则编号，如 1.2.5（可写指标或项目编号，如 1.2）；不写则说明全部")
+    p.add_argument("rule", metavar="规则", nargs="?", help="规则编号（也可写指标或项目编号）；不写则说明全部")
     p.add_argument("--rubric", metavar="细则.yaml", help=HELP_RUBRIC_WORKBOOK)
     p.set_defaults(func=cmd_explain)
 

@@ -156,7 +156,7 @@ def parse_csv(text: str, rubric: Rubric, name: str = "数据文件") -> tuple[li
         return [], [Problem(ERROR, "", name, "数据文件", "", f"CSV 格式有误：{exc}")]
     records = [r for r in records if any(cell.strip() for cell in r)]
     if not records:
-        return [], [Problem(ERROR, "", name, "数据文件", "", "文件是空的，第一行应为数据键（unit, volume_m01, …）")]
+        return [], [Problem(ERROR, "", name, "数据文件", "", "文件是空的，第一行应为数据键（unit 及各数据键，见 hscredit-xl new --data-file 生成的空白数据文件）")]
     header = header_keys([h.strip() for h in records[0]], rubric)  # a data key or its Chinese name
     # every check of the header is linear in its length: a hostile header has 100,000 columns
     unknown = list(dict.fromkeys(unknown_keys(rubric, header)))

@@ -164,14 +164,14 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
                 weights: Mapping[str, Decimal] | None = None) -> Result:
     """Score all units. The inputs must be valid (inputs.parse_units reported no error)."""
     switches = Switches(rubric, choices)
-    per_rule_rounding = switches.choices["A9"] == "per_rule"
-    a5 = switches.choices["A5"]
+    per_rule_rounding = rubric.policy(switches.choices, "rounding") == "per_rule"
+    a5 = rubric.policy(switches.choices, "group_absent")
 
     def rounded(x: Decimal) -> Decimal:
         return kinds.round_half_up(x) if per_rule_rounding else x
 
     def applies(rule: Rule, unit: UnitInput) -> bool:
-        return rule.applies != "public_service" or unit.public_service
+        return not rule.applies or unit.public_service
 
     rule_scores: dict[str, list[Decimal | None]] = {}
     problems: list[Problem] = []
@@ -241,7 +241,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         result.weighted = {name: kinds.round_half_up(result.final / 100 * w) for name, w in weights.items()}
         results.append(result)
 
-    ties = switches.value("A1")
+    ties = rubric.policy(switches.choices, "ties")
     shown = _ranked_value(rubric)
     for result, place in zip(results, kinds.places([shown(r.total) for r in results], ties=ties)):
         result.rank = place
@@ -262,7 +262,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
 def _ranked_value(rubric: Rubric):
     """What a place is decided on: the total as shown (2 decimals), or exactly as computed; the rubric's
     decision next to the rounding switch (A9: ranking.by)."""
-    ranking = getattr(rubric.switches.get("A9"), "ranking", None) or {}
+    ranking = getattr(rubric.policy_switch("rounding"), "ranking", None) or {}
     if ranking.get("by", "shown_total") == "shown_total":
         return kinds.round_half_up
     return lambda x: x
@@ -300,7 +300,7 @@ def self_totals(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], 
     """The self total from per-rule self scores (自评得分), summed as the 考评表's formulas sum them: the rules that
     apply to the unit, 折算 where A5 prorates, the bonus capped, the deduction after."""
     full, cap = Decimal(rubric.totals["full"]), Decimal(rubric.totals["cap"])
-    a5 = switches.choices.get("A5")
+    a5 = rubric.policy(switches.choices, "group_absent")
     scored = [r for r in rubric.base_rules if not r.applies or assessed or a5 == "full_marks"]
     missing = sum(1 for r in scored if own.get(r.id) is None)
     if missing:
@@ -310,7 +310,7 @@ def self_totals(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], 
     applicable_max = sum((r.points for r in scored), ZERO)
     if a5 == "prorate" and applicable_max != full:
         scaled = kinds.prorate(base, applicable_max, full)
-        if switches.choices.get("A9") == "per_rule":
+        if rubric.policy(switches.choices, "rounding") == "per_rule":
             scaled = kinds.round_half_up(scaled)
     bonus = sum((own.get(r.id, ZERO) for r in rubric.rules if r.role == "bonus"), ZERO)
     deduction = sum((own.get(r.id, ZERO) for r in rubric.rules if r.role == "deduction"), ZERO)
@@ -326,7 +326,7 @@ def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches) -> 
     """自评 against 复核 (decisions A10): per rule, and in total. The self total is the sum of the unit's own
     items; a typed total that disagrees with them is said, never used silently."""
     own = result.self_scores
-    sign = 1 if switches.choices["A10"] == "self_minus_review" else -1
+    sign = 1 if rubric.policy(switches.choices, "difference") == "self_minus_review" else -1
     review = dict(result.rules)
     review.update({r.id: (result.bonus if r.role == "bonus" else result.deduction)
                    for r in rubric.rules if r.role != "base"})

@@ -332,27 +332,30 @@ def _derived_values(inp: Inputs) -> list[dict[str, object]]:
     """数据录入's derived columns per unit, as their formulas compute them from the typed (parsed) data."""
     units, _ = parse_units(inp.rubric, inp.rows, choices=inp.choices, public_service=inp.public_service,
                            locate=inp.locate)
-    zero_ratio = Switches(inp.rubric, inp.choices).value("A4")
+    switches = Switches(inp.rubric, inp.choices)
     out = []
     for unit in units:
-        v = unit.values
-        months = [v.get(f"volume_m{m:02d}") for m in range(1, 13)]
-        months = [m for m in months if m is not None]
-        total = sum((Decimal(m) for m in months), Decimal(0)) if months else None
-        returned, rectified = v.get("returned_issues"), v.get("rectified_issues")
-        if returned is None:
-            ratio = None
-        elif Decimal(returned) == 0:
-            ratio = float(zero_ratio)
-        else:
-            ratio = float(rectified or 0) / float(returned)
-        rates = v.get("concealment_rates") or ()
-        out.append({
-            "volume_total": None if total is None else (int(total) if total == total.to_integral_value() else float(total)),
-            "rectification_ratio": ratio,
-            "max_concealment": float(max(rates)) if rates else None,
-        })
+        out.append({d.key: _derived_value(d.value, unit.values, switches) for d in inp.rubric.derived})
     return out
+
+
+def _derived_value(spec: dict, v: dict, switches: Switches) -> object:
+    """One declared derived value as 数据录入's formula computes it (blank while its data is not typed)."""
+    if "each" in spec:
+        parts = [v.get(k) for k in spec["each"] if v.get(k) is not None]
+        if not parts:
+            return None
+        total = sum((Decimal(x) for x in parts), Decimal(0))
+        return int(total) if total == total.to_integral_value() else float(total)
+    if "ratio" in spec:
+        numerator, denominator = (v.get(k) for k in spec["ratio"])
+        if denominator is None:
+            return None
+        if Decimal(denominator) == 0:
+            return float(switches.resolve(spec.get("if_zero", 0)))
+        return float(numerator or 0) / float(denominator)
+    rates = v.get(spec["max"]) or ()
+    return float(max(rates)) if rates else None
 
 
 def _engine_values(inp: Inputs, result: Result) -> dict[tuple[str, int, int], object]:

@@ -143,8 +143,9 @@ def allowed_keys(rubric: Rubric) -> list[str]:
 class ValueParser:
     """Parses one raw value for one field; errors are returned as (expected, hint)."""
 
-    def __init__(self, rate_policy: str):
+    def __init__(self, rate_policy: str, switch_id: str = ""):
         self.rate_policy = rate_policy
+        self.switch_id = switch_id  # the switch that chose the policy, named in the clamp warning
 
     @staticmethod
     def _blank(raw: object) -> bool:
@@ -218,7 +219,7 @@ class ValueParser:
             return d, ""
         hint = f"是否应为 {shown(raw)}%？" if 1 < d <= 100 else ""
         if self.rate_policy == "clamp":
-            return min(Decimal(1), max(Decimal(0), d)), f"比率超出 0%～100%，已按设置截断（A8）。{hint}"
+            return min(Decimal(1), max(Decimal(0), d)), f"比率超出 0%～100%，已按设置截断（{self.switch_id}）。{hint}"
         raise BadValue("应为 0%～100% 之间的比率，如 0.85 或 85%", hint)
 
     def flag(self, raw: object) -> bool:
@@ -256,13 +257,14 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     if public_service is None:
         public_service = {normalize_unit_name(u.name): u.public_service for u in rubric.units}
     locate = locate or (lambda _row, key: key)
-    parser = ValueParser(choices.get("A8", "reject"))
+    parser = ValueParser(rubric.policy(choices, "rate_range"), rubric.policies.get("rate_range", ""))
     self_keys = {SELF_PREFIX + r.id: r.id for r in rubric.rules}
     self_keys[SELF_PREFIX + "total"] = "total"
     self_max = {r.id: r.points for r in rubric.rules}
     self_max["total"] = Decimal(rubric.totals["full"])
-    public_service_rules = {r.id for r in rubric.rules if r.applies == "public_service"}
-    adjustment_allowed = choices.get("A11", "reason_required") != "no_adjustment"
+    group = rubric.group
+    public_service_rules = set(group.rule_ids) if group else set()
+    adjustment_allowed = rubric.policy(choices, "adjustment") != "no_adjustment"
     units: list[UnitInput] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
@@ -303,12 +305,12 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
             raw = row.get(f.key)
             if f.key in unreadable:
                 continue
-            if f.applies == "public_service":
+            if f.applies:
                 if assessed is None:
                     assessed = not ValueParser._blank(raw)
                 if not assessed:
                     if not ValueParser._blank(raw):
-                        bad(f.key, f.label, raw, "该单位不参加 1.3 考核，此值不计分", "已忽略", WARNING)
+                        bad(f.key, f.label, raw, f"该单位{group.not_in}，此值不计分", "已忽略", WARNING)
                     continue
             if ValueParser._blank(raw):
                 bad(f.key, f.label, raw, f"不能为空，{_expectation(f)}")
@@ -323,17 +325,17 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
             except BadValue as exc:
                 bad(f.key, f.label, raw, exc.expected, exc.hint)
         unit.public_service = bool(assessed)
-        _check_rectified(rubric, unit, row, bad)
-        _check_commitment(rubric, unit, row, bad)
+        _check_warnings(rubric, unit, row, bad)
 
         for key, rule_id in self_keys.items():
             raw = row.get(key)
             if ValueParser._blank(raw) or key in unreadable:
                 continue
             label = f"自评得分 {rule_id}"
-            if rule_id in public_service_rules and not unit.public_service and choices.get("A5") != "full_marks":
-                # with A5 = full_marks the unit gets the rule's points, so its self score is compared too
-                bad(key, label, raw, "该单位不参加 1.3 考核，此自评得分不计", "已忽略", WARNING)
+            if (rule_id in public_service_rules and not unit.public_service
+                    and rubric.policy(choices, "group_absent") != "full_marks"):
+                # with full marks the unit gets the rule's points, so its self score is compared too
+                bad(key, label, raw, f"该单位{group.not_in}，此自评得分不计", "已忽略", WARNING)
                 continue
             top = self_max[rule_id]
             try:
@@ -357,9 +359,11 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                 bad("adjustment", "综合评定调整分", raw_adj, exc.expected, exc.hint)
             else:
                 if not adjustment_allowed:
-                    bad("adjustment", "综合评定调整分", raw_adj, "设置为不调整（A11），此值不计", "已忽略", WARNING)
+                    bad("adjustment", "综合评定调整分", raw_adj, f"设置为不调整（{rubric.policies.get('adjustment', '')}），此值不计",
+                        "已忽略", WARNING)
                 elif adjustment != 0 and not unit.adjustment_reason and "adjustment_reason" not in unreadable:
-                    bad("adjustment_reason", "调整理由", reason, "有调整分时必须填写调整理由（A11）")
+                    bad("adjustment_reason", "调整理由", reason,
+                        f"有调整分时必须填写调整理由（{rubric.policies.get('adjustment', '')}）")
                 elif not -100 <= adjustment <= 100:
                     bad("adjustment", "综合评定调整分", raw_adj, "应在 -100～100 之间")
                 else:
@@ -368,23 +372,21 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     return units, problems
 
 
-def _check_rectified(rubric: Rubric, unit: UnitInput, row: Mapping[str, object], bad) -> None:
-    """Odd but allowed: more rectified than returned counts as ≥ 100 % (decisions A4); said, not hidden."""
-    returned, rectified = unit.values.get("returned_issues"), unit.values.get("rectified_issues")
-    if isinstance(returned, int) and isinstance(rectified, int) and rectified > returned:
-        label = next((f.label for f in rubric.fields if f.key == "rectified_issues"), "已整改条数")
-        bad("rectified_issues", label, row.get("rectified_issues"),
-            f"已整改条数大于返还问题条数（{returned}），整改比率按 ≥100% 计（A4）", "请核对这两个数", WARNING)
-
-
-def _check_commitment(rubric: Rubric, unit: UnitInput, row: Mapping[str, object], bad) -> None:
-    """Odd but allowed: 5 or more sectors reporting commitments while the unit says none were reported."""
-    sectors, reported = unit.values.get("commitment_sectors"), unit.values.get("commitment_reported")
-    if isinstance(sectors, int) and sectors >= 5 and reported is False:
-        label = next((f.label for f in rubric.fields if f.key == "commitment_sectors"), "行业领域数")
-        bad("commitment_sectors", label, row.get("commitment_sectors"),
-            "有 5 个以上领域报送了信用承诺数据，但 commitment_reported（通过市信用平台报送）为 否，两者矛盾（2.1）",
-            "请核对这两项", WARNING)
+def _check_warnings(rubric: Rubric, unit: UnitInput, row: Mapping[str, object], bad) -> None:
+    """Odd but allowed combinations of data (the rubric's `warnings`): a 提示 in the rubric's words, never hidden."""
+    v = unit.values
+    for w in rubric.warnings:
+        value = v.get(w.key)
+        if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+            continue
+        if w.exceeds:
+            other = v.get(w.exceeds)
+            hit = isinstance(other, (int, Decimal)) and not isinstance(other, bool) and value > other
+        else:
+            hit = value >= w.at_least and (not w.while_no or v.get(w.while_no) is False)
+        if hit:
+            bad(w.key, rubric.field(w.key).label, row.get(w.key),
+                w.message.replace("{exceeds}", str(v.get(w.exceeds, ""))), w.hint, WARNING)
 
 
 def _raise_common(raw: object):

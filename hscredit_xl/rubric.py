@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
@@ -24,9 +25,22 @@ KINDS = tuple(CALCULATIONS)  # the kinds of rule, each declared once in calculat
 # per kind: (required parameters, optional parameters) — any other key is a typo and an error
 KIND_PARAMS = {name: (k.required, k.optional) for name, k in CALCULATIONS.items()}
 TIER_KEYS = (("at", "points"), ("inclusive", "text"))
-APPLIES = ("", "public_service")  # a rule applies to every unit, or to the units assessed on 1.3
+GROUP_KEY = re.compile(r"^[a-z][a-z0-9_]*$")  # `applies`: a rule for one group of units (the rubric names it)
 FIELD_TYPES = ("text", "count", "number", "rate", "rates", "flag", "score")
 ROLES = ("base", "bonus", "deduction")
+VALUE_FORMS = ("each", "ratio", "max", "count_yes")  # a value computed from several data keys
+DERIVED_FORMS = ("each", "ratio", "max")  # ...of which 数据录入 shows the result in a locked 自动 column
+# The choices the engine itself makes, each decided by the switch the rubric's `policies` names; the engine
+# knows their options (first = what it does when the rubric names no switch for it).
+POLICIES = {
+    "ties": ("competition", "dense"),  # places of tied totals: 1、1、3 or 1、1、2
+    "rounding": ("per_rule", "end_only"),  # round each rule's score to 2 decimals, or only the total
+    "group_absent": ("prorate", "full_marks", "not_scored"),  # a unit outside a rule's group (`applies`)
+    "rate_range": ("reject", "clamp"),  # a rate outside 0…100 %
+    "difference": ("self_minus_review", "review_minus_self"),  # the sign of 自评 − 复核
+    "adjustment": ("reason_required", "no_adjustment"),  # 综合评定 adjustment of the review total
+    "weights": ("weights",),  # the result weights of 设置
+}
 
 
 class RubricError(ValueError):
@@ -83,7 +97,8 @@ class Switch:
     quote: str
     reason: str
     on_form: bool = False  # the option in force changes a score a 考评表 shows: the form names it
-    ranking: dict = field(default_factory=dict)  # A9: what a place is decided on ({by, reason})
+    ranking: dict = field(default_factory=dict)  # the rounding switch: what a place is decided on ({by, reason})
+    note: str = ""  # a warning 设置 shows beside the switch (a contradiction in the text the reader must see)
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,29 @@ class Part:
             if name in v:
                 return list(v[name])
         return [v["max"]]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A value computed from the data (a sum, a ratio, a maximum): 数据录入 shows it in a locked 自动 column and
+    the rules that score it read it there."""
+
+    key: str
+    label: str
+    format: str  # the cell's number format
+    value: dict  # the value spec, as the rules write it ({each: …}, {ratio: …, if_zero: …}, {max: …})
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """A combination of data that is allowed but odd, said as a 提示 (the message is the rubric's words)."""
+
+    key: str  # the field the 提示 names
+    message: str
+    hint: str
+    exceeds: str = ""  # …when key's value is greater than this key's
+    at_least: Decimal | None = None  # …when key's value is at least this
+    while_no: str = ""  # …and this flag is 否
 
 
 @dataclass(frozen=True)
@@ -174,7 +212,34 @@ class Item:
 @dataclass(frozen=True)
 class Unit:
     name: str
-    public_service: bool
+    public_service: bool  # in the rubric's group (the rules with `applies`), if it has one
+
+
+@dataclass(frozen=True)
+class Group:
+    """The units some rules apply to (`applies: KEY`): a unit list says per unit whether it is in the group."""
+
+    key: str  # the units file's column and the rubric's unit flag
+    rule_ids: tuple[str, ...]
+    names: tuple[str, ...]  # the rules' indicator names
+
+    @property
+    def rules_text(self) -> str:
+        return "、".join(self.rule_ids)
+
+    @property
+    def label(self) -> str:
+        """「参加1.3考核」: 设置's column header and the name of the flag in messages."""
+        return f"参加{self.rules_text}考核"
+
+    @property
+    def not_in(self) -> str:
+        return f"不参加 {self.rules_text} 考核"
+
+    @property
+    def help(self) -> str:
+        named = "、".join(f"{i}（{n}）" for i, n in zip(self.rule_ids, self.names))
+        return f"该单位是否参加{named}考核：从下拉列表选择 是 或 否。"
 
 
 @dataclass(frozen=True)
@@ -222,7 +287,45 @@ class Rubric:
     items: tuple[Item, ...]
     submission: Submission | None = None
     remarks: tuple[str, ...] = ()  # 备注 under the official table, verbatim
+    policies: dict[str, str] = field(default_factory=dict)  # POLICIES name -> the switch that decides it
+    derived: tuple[Derived, ...] = ()
+    warnings: tuple[Warning_, ...] = ()
     sha256: str | None = None  # of the file's bytes (read_rubric, load_rubric); None when parsed from text
+
+    @property
+    def group(self) -> Group | None:
+        """The one group of units some rules apply to, or None."""
+        rules = [r for r in self.rules if r.applies]
+        if not rules:
+            return None
+        inds = {i.id: i.name for i in self.indicators}
+        return Group(rules[0].applies, tuple(r.id for r in rules), tuple(inds.get(r.indicator, r.name) for r in rules))
+
+    def policy(self, choices, name: str) -> str:
+        """The option in force for one of the engine's choices (POLICIES): the chosen option of the switch the
+        rubric names for it, or the engine's first option when the rubric names none."""
+        sid = self.policies.get(name)
+        if not sid:
+            return POLICIES[name][0]
+        return (choices or {}).get(sid) or self.switches[sid].default
+
+    def policy_switch(self, name: str) -> Switch | None:
+        sid = self.policies.get(name)
+        return self.switches[sid] if sid else None
+
+    def derived_of(self, spec) -> Derived | None:
+        """The declared derived value a rule's value spec reads (None for a data key or a count of yes)."""
+        if not isinstance(spec, dict) or not set(spec) & set(DERIVED_FORMS):
+            return None
+        for d in self.derived:
+            if d.value == spec:
+                return d
+        raise KeyError(f"未声明的派生值：{spec!r}")
+
+    @property
+    def rates_key(self) -> str | None:
+        """The one field of type `rates` (one rate per department, typed on its own detail sheet), if any."""
+        return next((f.key for f in self.fields if f.type == "rates"), None)
 
     @property
     def year(self) -> int:
@@ -301,7 +404,7 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
-    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"), ("on_form", "ranking"))
+    m = r.mapping(node, f"开关 {sid}", ("title", "default", "options", "quote", "reason"), ("on_form", "ranking", "note"))
     options = {}
     for name, opt in r.mapping(m["options"], f"开关 {sid} 的 options", tuple(m["options"] or ())).items():
         o = r.mapping(opt, f"开关 {sid} 选项 {name}", ("short", "label"), ("value",))
@@ -314,7 +417,7 @@ def _read_switch(r: _Reader, sid: str, node: Any) -> Switch:
         if ranking["by"] not in ("shown_total", "exact"):
             raise r.fail(m.key_lines["ranking"], f"开关 {sid} 的 ranking.by「{ranking['by']}」未知（允许：shown_total、exact）")
     return Switch(sid, m["title"], m["default"], options, m["quote"], m["reason"], bool(m.get("on_form", False)),
-                  ranking)
+                  ranking, _text(m.get("note")))
 
 
 def _read_part(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch]) -> Part:
@@ -323,8 +426,8 @@ def _read_part(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch])
         raise r.fail(m.key_lines["kind"], f"未知的计算类型「{m['kind']}」（允许：{'、'.join(KINDS)}）")
     value = m["value"]
     if isinstance(value, _Map):
-        r.mapping(value, f"规则 {rule_id} 的 value", (), ("each", "ratio", "if_zero", "max", "count_yes"))
-        if len(set(value) & {"each", "ratio", "max", "count_yes"}) != 1:
+        r.mapping(value, f"规则 {rule_id} 的 value", (), VALUE_FORMS + ("if_zero",))
+        if len(set(value) & set(VALUE_FORMS)) != 1:
             raise r.fail(value.line, f"规则 {rule_id} 的 value 应恰有 each、ratio、max、count_yes 之一")
     elif not isinstance(value, str):
         raise r.fail(m.key_lines["value"], f"规则 {rule_id} 的 value 应为数据键或映射")
@@ -370,13 +473,15 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
     except yaml.YAMLError as exc:
         raise RubricError(f"{path}：不是有效的 YAML：{exc}") from None
     top = r.mapping(data, "评分细则文件", ("schema", "document", "units", "fields", "switches", "weights", "totals", "items"),
-                    ("submission", "remarks"))
-    if top["schema"] != 1:
-        raise r.fail(top.key_lines["schema"], f"不支持的 schema「{top['schema']}」（支持 1）")
+                    ("submission", "remarks", "policies", "derived", "warnings"))
+    if top["schema"] not in (1, 2):
+        raise r.fail(top.key_lines["schema"], f"不支持的 schema「{top['schema']}」（支持 1、2）")
     document = r.mapping(top["document"], "document",
                          ("number", "title", "attachment", "issuer", "issued", "year", "source", "rubric_version"))
-    units = tuple(Unit(u["name"], bool(u["public_service"]))
-                  for u in (r.mapping(x, "units", ("name", "public_service")) for x in r.seq(top, "units")))
+    group_key = _group_key(r, top)
+    flag = (group_key,) if group_key else ()
+    units = tuple(Unit(u["name"], bool(u[group_key]) if group_key else False)
+                  for u in (r.mapping(x, "units", ("name",) + flag) for x in r.seq(top, "units")))
     fields = []
     for node in r.seq(top, "fields"):
         f = r.mapping(node, "fields", ("key", "label", "type"), ("unit", "rule", "min", "max", "applies"))
@@ -386,6 +491,9 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
                             _decimal(f["min"]) if "min" in f else None, _decimal(f["max"]) if "max" in f else None,
                             _text(f.get("applies"))))
     keys = {f.key for f in fields}
+    rates = [n for n, f in zip(r.seq(top, "fields"), fields) if f.type == "rates"]
+    if len(rates) > 1:
+        raise r.fail(rates[1].line, "只能有一个 rates 类型的字段（它在「瞒报率明细」表逐个部门填写）")
     switches_node = r.mapping(top["switches"], "switches", tuple(top["switches"] or ()))
     switches = {sid: _read_switch(r, sid, node) for sid, node in switches_node.items()}
     weights = tuple(Weight(w["name"], _decimal(w["weight"]))
@@ -405,8 +513,8 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
             for rule_node in r.seq(dm, "rules"):
                 rm = r.mapping(rule_node, f"指标 {dm['id']} 的规则", ("id", "name", "points", "text", "parts"),
                                ("applies", "evidence"))
-                if rm.get("applies", "") not in APPLIES:
-                    raise r.fail(rm.key_lines["applies"], f"规则 {rm['id']} 的 applies「{rm['applies']}」未知（允许：public_service）")
+                if rm.get("applies", "") not in ("", group_key):
+                    raise r.fail(rm.key_lines["applies"], f"规则 {rm['id']} 的 applies「{rm['applies']}」与其他规则的「{group_key}」不同：细则只能有一组单位")
                 part_nodes = r.seq(rm, "parts")
                 parts = tuple(_read_part(r, rm["id"], p, switches) for p in part_nodes)
                 for node, p in zip(part_nodes, parts):
@@ -428,12 +536,107 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
     for node, f in zip(r.seq(top, "fields"), fields):
         if f.rule and f.rule not in ids:
             raise r.fail(node.key_lines["rule"], f"字段 {f.key} 的 rule「{f.rule}」不是细则中的规则编号")
-        if f.applies not in APPLIES:
-            raise r.fail(node.key_lines["applies"], f"字段 {f.key} 的 applies「{f.applies}」未知（允许：public_service）")
+        if f.applies not in ("", group_key):
+            raise r.fail(node.key_lines["applies"], f"字段 {f.key} 的 applies「{f.applies}」不是规则的 applies「{group_key}」")
+    in_group = {rule.id for item in items for ind in item.indicators for rule in ind.rules if rule.applies}
+    fields = [replace(f, applies=group_key) if f.rule in in_group and not f.applies else f for f in fields]
     submission = _read_submission(r, top["submission"]) if "submission" in top else None
     remarks = tuple(_text(x) for x in r.seq(top, "remarks")) if "remarks" in top else ()
+    policies = _read_policies(r, top, switches)
+    specs = [p.value for item in items for ind in item.indicators for rule in ind.rules for p in rule.parts]
+    derived = _read_derived(r, top, specs, keys, switches, fields)
+    warnings = tuple(_read_warning(r, node, keys) for node in r.seq(top, "warnings")) if "warnings" in top else ()
     return Rubric(path, dict(document), units, tuple(fields), switches, weights, dict(totals), tuple(items),
-                  submission, remarks)
+                  submission, remarks, policies, derived, warnings)
+
+
+def _group_key(r: _Reader, top: _Map) -> str:
+    """The `applies` value the fields and rules use (one group at most), '' when every rule applies to every
+    unit. The first one written decides; a different one later (a typo) is an error on its line."""
+    found: tuple[str, int] | None = None
+    nodes = [f for f in top.get("fields") or () if isinstance(f, dict)]
+    for item in top.get("items") or ():
+        for ind in (item or {}).get("indicators") or ():
+            nodes += [rule for rule in (ind or {}).get("rules") or () if isinstance(rule, dict)]
+    for node in nodes:
+        applies = node.get("applies")
+        if not applies:
+            continue
+        line = node.key_lines["applies"]
+        if not isinstance(applies, str) or not GROUP_KEY.match(applies):
+            raise r.fail(line, f"applies「{applies}」应为小写英文标识（如 some_units）")
+        if found is None:
+            found = (applies, line)
+        elif applies != found[0]:
+            raise r.fail(line, f"applies「{applies}」与第 {found[1]} 行的「{found[0]}」不同：细则只能有一组单位")
+    return found[0] if found else ""
+
+
+def _read_policies(r: _Reader, top: _Map, switches: dict[str, Switch]) -> dict[str, str]:
+    """`policies`: which switch decides each of the engine's own choices; its options must be the engine's."""
+    if "policies" not in top:
+        return {}
+    m = r.mapping(top["policies"], "policies", (), tuple(POLICIES))
+    for name, sid in m.items():
+        line = m.key_lines[name]
+        if sid not in switches:
+            raise r.fail(line, f"policies 的 {name} 引用了不存在的开关「{sid}」")
+        unknown = sorted(set(switches[sid].options) - set(POLICIES[name]))
+        if unknown:
+            raise r.fail(line, f"开关 {sid} 决定 {name}，其选项 {unknown} 不是本工具能执行的（允许：{'、'.join(POLICIES[name])}）")
+    return dict(m)
+
+
+def _read_derived(r: _Reader, top: _Map, specs: list, keys: set[str], switches: dict[str, Switch],
+                  fields: list[Field]) -> tuple[Derived, ...]:
+    """`derived`: the values computed from the data that the rules score. Each {each|ratio|max} value spec of a
+    rule must be declared here (schema 2); a schema-1 file gets one generated per spec, named after its keys."""
+    wanted = []
+    for spec in specs:
+        if isinstance(spec, dict) and set(spec) & set(DERIVED_FORMS) and spec not in wanted:
+            wanted.append(spec)
+    types = {f.key: f.type for f in fields}
+    if "derived" not in top:
+        if top["schema"] != 1:
+            if wanted:
+                raise r.fail(top.line, "细则的规则读取合计/比率/最高值：请在 derived 中声明（schema 2）")
+            return ()
+        out = []
+        for spec in wanted:
+            form = next(f for f in DERIVED_FORMS if f in spec)
+            first = spec[form] if isinstance(spec[form], str) else spec[form][0]
+            label = {"each": "合计", "ratio": "比率", "max": "最高值"}[form]
+            fmt = "0.00%" if form == "ratio" or types.get(first) in ("rate", "rates") else "0.##"
+            out.append(Derived(f"{first}_{form}", f"{label}（自动）", fmt, dict(spec)))
+        return tuple(out)
+    out = []
+    for node in r.seq(top, "derived"):
+        m = r.mapping(node, "derived", ("key", "label", "format", "value"))
+        spec = m["value"]
+        if not isinstance(spec, dict) or len(set(spec) & set(DERIVED_FORMS)) != 1:
+            raise r.fail(m.key_lines["value"], f"派生值 {m['key']} 的 value 应恰有 {'、'.join(DERIVED_FORMS)} 之一")
+        r.mapping(spec, f"派生值 {m['key']} 的 value", (), DERIVED_FORMS + ("if_zero",))
+        if m["key"] in keys:
+            raise r.fail(m.key_lines["key"], f"派生值的键「{m['key']}」与数据键重名")
+        if spec not in wanted:
+            raise r.fail(m.key_lines["value"], f"派生值 {m['key']} 没有规则读取（value 应与某条规则的 value 完全相同）")
+        _check_switch_refs(r, spec, switches, m.key_lines["value"])
+        out.append(Derived(str(m["key"]), _text(m["label"]), str(m["format"]), dict(spec)))
+    for spec in wanted:
+        if not any(d.value == spec for d in out):
+            raise r.fail(top.key_lines["derived"], f"规则读取的 {dict(spec)} 未在 derived 中声明")
+    return tuple(out)
+
+
+def _read_warning(r: _Reader, node: Any, keys: set[str]) -> Warning_:
+    m = r.mapping(node, "warnings", ("key", "message", "hint"), ("exceeds", "at_least", "while_no"))
+    for name in ("key", "exceeds", "while_no"):
+        if name in m and m[name] not in keys:
+            raise r.fail(m.key_lines[name], f"warnings 引用了未定义的数据键「{m[name]}」")
+    if ("exceeds" in m) == ("at_least" in m):
+        raise r.fail(m.line, "warnings 的一条应恰有 exceeds 或 at_least 之一")
+    return Warning_(str(m["key"]), _text(m["message"]), _text(m["hint"]), _text(m.get("exceeds")),
+                    _decimal(m["at_least"]) if "at_least" in m else None, _text(m.get("while_no")))
 
 
 def _read_evidence(r: _Reader, rule_id: str, node: Any, switches: dict[str, Switch], keys: set[str]) -> Evidence:

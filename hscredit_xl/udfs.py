@@ -413,8 +413,8 @@ def HS_FLAGSCORE(flag, points):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("score", doc="基础得分，如不含 1.3 项的得分；可选一列单元格，一次为每个单位计分")
-@xw.arg("applicable_max", doc="适用满分（如不考评 1.3 项的单位为 90），大于 0；可选一列，与 score 逐行对应")
+@xw.arg("score", doc="基础得分（不含该单位不参加考核的规则）；可选一列单元格，一次为每个单位计分")
+@xw.arg("applicable_max", doc="适用满分（该单位参加考核的规则的分值之和，如 90），大于 0；可选一列，与 score 逐行对应")
 @xw.arg("full", doc="折算后的满分，默认 100")
 def HS_PRORATE(score, applicable_max, full=100):
     """折算得分：得分×full÷适用满分（如 90 分制折算为 100 分制）。"""

@@ -22,7 +22,6 @@ from pathlib import Path
 from .inputs import ERROR, BadValue, Problem, ValueParser, normalize_unit_name
 from .rubric import Rubric
 
-HEADER = ("unit", "public_service")
 MAX_NAME_LENGTH = 27  # 考评表-<unit> must fit Excel's 31 characters of a sheet name
 MAX_FILE_BYTES = 1024 * 1024
 _INVISIBLE = re.compile(r"[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -91,7 +90,7 @@ def check_unit_names(names: Sequence[str], known: Sequence[str], *, field: str =
     return problems
 
 
-def read_units_file(path: Path) -> tuple[UnitList | None, list[Problem]]:
+def read_units_file(path: Path, rubric: Rubric | None = None) -> tuple[UnitList | None, list[Problem]]:
     """The units file at ``path``; None and every problem (with its line) when it is not right."""
     from .datafile import decode
 
@@ -120,21 +119,28 @@ def read_units_file(path: Path) -> tuple[UnitList | None, list[Problem]]:
     except csv.Error as exc:
         return None, [fail(f"CSV 格式有误：{exc}")]
     numbered = [(n, r) for n, r in enumerate(records, start=1) if any(c.strip() for c in r)]
-    expected_header = "第一行应为 unit,public_service"
+    if rubric is None:
+        from .rubric import load_rubric
+
+        rubric = load_rubric()
+    group = rubric.group
+    header = ("unit", group.key) if group else ("unit",)
+    expected_header = f"第一行应为 {','.join(header)}"
     if not numbered:
         return None, [fail(f"文件是空的，{expected_header}")]
-    (first, header), body = numbered[0], numbered[1:]
-    if tuple(h.strip() for h in header) != HEADER:
-        return None, [fail(f"表头不对，{expected_header}", ",".join(header), first)]
+    (first, found), body = numbered[0], numbered[1:]
+    if tuple(h.strip() for h in found) != header:
+        return None, [fail(f"表头不对，{expected_header}", ",".join(found), first)]
     problems: list[Problem] = []
     names, flags = [], []
     seen: dict[str, int] = {}
     parser = ValueParser("reject")
     for line, record in body:
-        if len(record) != 2:
-            problems.append(fail("应为两列：单位名称,是否参加1.3考核（是/否）", f"{len(record)} 列", line))
+        if len(record) != len(header):
+            expected = f"应为两列：单位名称,是否{group.label}（是/否）" if group else "应为一列：单位名称"
+            problems.append(fail(expected, f"{len(record)} 列", line))
             continue
-        unit, raw_flag = record[0].strip(), record[1]
+        unit, raw_flag = record[0].strip(), (record[1] if group else "否")
         if not unit:
             problems.append(fail("单位名称不能为空", unit, line))
             continue
@@ -155,7 +161,7 @@ def read_units_file(path: Path) -> tuple[UnitList | None, list[Problem]]:
                 raise BadValue("不能为空，应为 是/否")
             flag = parser.flag(raw_flag)
         except BadValue as exc:
-            problems.append(fail(f"public_service（是否参加1.3考核）{exc.expected}", raw_flag.strip(), line, unit))
+            problems.append(fail(f"{group.key}（是否{group.label}）{exc.expected}", raw_flag.strip(), line, unit))
             continue
         names.append(unit)
         flags.append(flag)

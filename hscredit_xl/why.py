@@ -80,6 +80,11 @@ class Wording:
     def option(self, sid: str) -> str:
         return f"{sid}「{self.rubric.switches[sid].options[self.choices[sid]].short}」"
 
+    def policy(self, name: str) -> str:
+        """'A9「逐条舍入」' for the switch that decides one of the engine's policies; '默认口径' when none does."""
+        switch = self.rubric.policy_switch(name)
+        return self.option(switch.id) if switch else "默认口径"
+
     def label(self, key: str) -> str:
         return self.fields[key].label
 
@@ -236,19 +241,19 @@ class Wording:
 
     def _rounded(self, raw: Decimal, kept: Decimal, unit: str) -> str:
         """'，按 A9「逐条舍入」四舍五入为 9.84 分' where the engine rounded what it keeps (A9)."""
-        return f"，按 {self.option('A9')}四舍五入为 {num(kept)}{unit}" if kept != raw else ""
+        return f"，按 {self.policy('rounding')}四舍五入为 {num(kept)}{unit}" if kept != raw else ""
 
     def not_applicable(self, rule: Rule, assessed: Sequence[str], a5_option: str, score: Decimal | None,
                        applicable_max: Decimal) -> str:
         """A rule the unit is not assessed on: what the option of A5 in force does with it."""
         who = f"本项只考核 {'、'.join(assessed)}，本单位不参加" if assessed else "本项本单位不参加"
         if score is not None:
-            return f"{who}；按 {self.option('A5')}：{num(score)} 分"
+            return f"{who}；按 {self.policy('group_absent')}：{num(score)} 分"
         full = to_decimal(self.rubric.totals["full"])
         if a5_option == "prorate":
-            return (f"{who}，不计分；按 {self.option('A5')}：基础分（适用满分 {num(applicable_max)}）"
+            return (f"{who}，不计分；按 {self.policy('group_absent')}：基础分（适用满分 {num(applicable_max)}）"
                     f"×{num(full)}÷{num(applicable_max)} 折算，见总分说明")
-        return f"{who}，不计分；按 {self.option('A5')}：基础分满分 {num(applicable_max)}"
+        return f"{who}，不计分；按 {self.policy('group_absent')}：基础分满分 {num(applicable_max)}"
 
     def total(self, u, count: int, tied: Sequence[str], scaled_raw: Decimal | None, final_tied: Sequence[str]) -> str:
         """How the unit's total, place and final score came about."""
@@ -258,10 +263,10 @@ class Wording:
         if u.applicable_max != full:
             parts[0] += f"，适用满分 {num(u.applicable_max)}"
             if scaled_raw is not None:
-                parts.append(f"按 {self.option('A5')}：{num(u.base)}×{num(full)}÷{num(u.applicable_max)} "
+                parts.append(f"按 {self.policy('group_absent')}：{num(u.base)}×{num(full)}÷{num(u.applicable_max)} "
                              f"{eq(num(scaled_raw))}{self._rounded(scaled_raw, u.base_scaled, '')}")
             else:
-                parts[0] += f"（按 {self.option('A5')}）"
+                parts[0] += f"（按 {self.policy('group_absent')}）"
         added = u.base_scaled + u.bonus
         text = f"加分 {num(u.bonus)}：{num(u.base_scaled)} + {num(u.bonus)} {eq(num(added))}"
         if u.capped != added:
@@ -281,8 +286,10 @@ class Wording:
             parts.append(f"未作综合评定调整：最终得分 {num(u.final)}")
         shown = round_half_up(u.final)
         if shown != u.final:  # kept unrounded (A9): the report shows two decimals
-            parts[-1] += f"，按 {self.option('A9')}显示为 {num(shown)}"
+            parts[-1] += f"，按 {self.policy('rounding')}显示为 {num(shown)}"
         return "；".join(parts)
 
     def _tied(self, tied: Sequence[str]) -> str:
-        return f"（与 {'、'.join(tied)} 并列，{self.switch({'switch': 'A1'})}）" if tied else ""
+        switch = self.rubric.policy_switch("ties")
+        how = f"，{self.switch({'switch': switch.id})}" if switch else ""
+        return f"（与 {'、'.join(tied)} 并列{how}）" if tied else ""

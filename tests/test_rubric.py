@@ -253,7 +253,7 @@ def test_unknown_key_in_a_rule_names_its_line():
 
 
 def test_unknown_key_at_the_top_names_its_line():
-    anchor = _line_of("schema: 1")
+    anchor = _line_of("schema: 2")
     message = _error(_insert_after(anchor, "extras: 1"))
     assert f"第 {anchor + 1} 行" in message and "extras" in message
 
@@ -326,9 +326,10 @@ def test_reference_to_an_undefined_data_key_names_the_line_it_is_written_on():
 
 
 def test_reference_to_an_undefined_data_key_inside_a_list_names_the_value_line():
-    message = _error(_replace_once("volume_m07, volume_m08", "volume_m07, volume_m8"))
+    rule_line = " " * 31 + "volume_m07, volume_m08"  # in rule 1.1's value (the derived block declares it too)
+    message = _error(_replace_once(rule_line, rule_line.replace("volume_m08", "volume_m8")))
     assert "volume_m8" in message
-    value_line = _line_of("value: {each: [volume_m01")
+    value_line = _line_of("value: {each: [volume_m01", start=_line_of("          - id: \"1.1\""))
     # the `value:` line or the continuation line the typo is on
     assert f"第 {value_line} 行" in message or f"第 {value_line + 1} 行" in message, message
 
@@ -417,3 +418,58 @@ def test_unknown_key_in_submission_is_an_error():
     bad = RUBRIC_TEXT.replace("  send_to: hsxyb2016@163.com", "  send_to: hsxyb2016@163.com\n  sendto: x")
     with pytest.raises(RubricError, match="sendto"):
         parse_rubric(bad)
+
+
+# ---------------------------------------------------------------- schema 2: policies, derived, warnings (issue 16)
+def test_policies_name_the_switch_of_each_engine_choice():
+    rubric = load_rubric()
+    assert rubric.policy({}, "rounding") == "per_rule"
+    assert rubric.policy({rubric.policies["rounding"]: "end_only"}, "rounding") == "end_only"
+    assert rubric.policy_switch("ties").title == "排名并列"
+
+
+def test_a_policy_naming_an_unknown_switch_names_its_line():
+    line = _line_of("  rounding: A9")
+    message = _error(_replace_once("  rounding: A9", "  rounding: A99"))
+    assert f"第 {line} 行" in message and "A99" in message
+
+
+def test_a_policy_switch_with_an_option_the_engine_does_not_know_is_an_error():
+    # A1's options are competition/dense; ties decided by A2 (annual_total/monthly_average) cannot be executed
+    line = _line_of("  ties: A1")
+    message = _error(_replace_once("  ties: A1", "  ties: A2"))
+    assert f"第 {line} 行" in message and "annual_total" in message
+
+
+def test_a_derived_value_no_rule_reads_is_an_error():
+    old = "value: {max: concealment_rates}}"
+    message = _error(_replace_once(old, "value: {max: volume_m01}}"))
+    assert "max_concealment" in message and "没有规则读取" in message
+
+
+def test_a_rule_value_without_its_derived_declaration_is_an_error():
+    old = "  - {key: max_concealment, label: 最高瞒报率（自动）, format: \"0.00%\", value: {max: concealment_rates}}\n"
+    message = _error(_replace_once(old, ""))
+    assert "concealment_rates" in message and "derived" in message
+
+
+def test_a_field_and_a_rule_with_different_groups_is_an_error():
+    old = "applies: public_service}"  # the field public_service_categories
+    line = _line_of("            applies: public_service")
+    message = _error(_replace_once(old, "applies: other_units}"))
+    assert f"第 {line} 行" in message and "other_units" in message
+
+
+def test_the_group_is_worded_from_its_rules():
+    group = load_rubric().group
+    assert (group.key, group.rule_ids, group.label) == ("public_service", ("1.3",), "参加1.3考核")
+    assert "公共服务领域信用信息数据归集情况" in group.help
+
+
+def test_a_schema_1_file_loads_with_derived_values_generated_and_default_policies():
+    from hscredit_xl.rubric import read_rubric
+
+    rubric = read_rubric(Path(__file__).parent / "rubrics" / "fictional-2099.yaml")
+    assert rubric.policies == {} and rubric.policy({}, "group_absent") == "prorate"
+    assert sorted(d.key for d in rubric.derived) == ["late_rates_max", "rectified_ratio", "reports_h1_each"]
+    assert rubric.field("categories").applies == rubric.group.key  # read from its rule's `applies`

@@ -169,7 +169,7 @@ def fill_book(book: Book, rows: list[dict], problems: list[Problem] | None = Non
         found += [Problem(WARNING, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
                           "填报版不含综合评定调整（由市信用办确定），未写入") for unit in units
                   if unit.adjustment or unit.adjustment_reason]
-    plans = {placed[n]: _new_values(rows[n], unit, choices) for n, unit in enumerate(units)}
+    plans = {placed[n]: _new_values(rows[n], unit, inp.rubric, choices) for n, unit in enumerate(units)}
     as_typed = {placed[n]: {k: rows[n].get(k, v) for k, v in plans[placed[n]].items()} for n in range(len(units))}
     clashes = [c for i, new in as_typed.items()
                for c in conflicts(lay.units[i], _old_cells(old, i), new, inp.rubric)]
@@ -178,11 +178,12 @@ def fill_book(book: Book, rows: list[dict], problems: list[Problem] | None = Non
     found += [c.problem(replaced=True) for c in clashes]
 
     concealment = {}
+    rates_key = inp.rubric.rates_key
     for i, new in plans.items():
         cells = _old_cells(old, i)
         changed = {k: v for k, v in new.items() if _blank(cells.get(k, ("", None))[1])
                    or not same_value(_kind(k, inp.rubric), cells[k][1], v)}
-        rates = changed.pop("concealment_rates", None)
+        rates = changed.pop(rates_key, None)
         if rates is not None:
             concealment[i] = [(f"被抽查部门{k}", rate) for k, rate in enumerate(rates, start=1)]
         _write_unit(book, lay, i, changed)
@@ -191,11 +192,11 @@ def fill_book(book: Book, rows: list[dict], problems: list[Problem] | None = Non
     return found
 
 
-def _new_values(row: Mapping[str, object], unit: UnitInput, choices: Mapping[str, str]) -> dict[str, object]:
+def _new_values(row: Mapping[str, object], unit: UnitInput, rubric: Rubric, choices: Mapping[str, str]) -> dict[str, object]:
     """What a data-file row puts into the workbook: its non-blank values that were read (typed)."""
     values = {k: v for k, v in unit.values.items() if not _blank(row.get(k))}
     values.update({SELF_PREFIX + rid: score for rid, score in unit.self_scores.items()})
-    if not _blank(row.get("adjustment")) and choices.get("A11") != "no_adjustment":
+    if not _blank(row.get("adjustment")) and rubric.policy(choices, "adjustment") != "no_adjustment":
         values["adjustment"] = unit.adjustment
     if unit.adjustment_reason:
         values["adjustment_reason"] = unit.adjustment_reason

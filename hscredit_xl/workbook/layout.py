@@ -35,7 +35,7 @@ _BAD_SHEET_CHARS = re.compile(r"[:\\/?*\[\]]")
 # 说明 sheet: machine-readable identity of the template (checked by recompute and merge); a 填报版 carries the
 # same cells on 填报说明, plus its unit and the switch choices its formulas were written for
 GUIDE_ID_CELLS = {"template": "H1", "rubric": "H2", "layout": "H3", "tool": "H4"}
-HANDOUT_ID_CELLS = {"unit": "H5", "public_service": "H6", "choices": "H7"}
+HANDOUT_ID_CELLS = {"unit": "H5", "group": "H6", "choices": "H7"}
 # the rubric file the workbook was made with (both the master and a 填报版; see rubricof.py): the SHA-256 of its
 # bytes and its path (absolute; a rubric shipped with the tool: its place in the package)
 RUBRIC_ID_CELLS = {"sha256": "H8", "path": "H9"}
@@ -53,7 +53,7 @@ EVIDENCE_HEADERS = {"unit": "单位", "rule": "规则", "requirement": "佐证�
 # Fixed columns and header rows (1-based). HEADER_ROW is the column-header row of 设置's unit table, 数据录入
 # (the data keys), 瞒报率明细, 计分 and 汇总.
 HEADER_ROW = FIRST_ROW - 1
-SETTINGS_COLUMNS = {"unit": 1, "public_service": 2}  # 设置 unit table: name, 参加1.3考核 (是/否)
+SETTINGS_COLUMNS = {"unit": 1, "group": 2}  # 设置 unit table: name, in the rubric's group of units (是/否)
 SWITCH_COLUMNS = {"id": 1, "title": 2, "choice": 3, "options": 4, "quote": 5, "reason": 6, "note": 7}
 WEIGHT_COLUMNS = {"name": 1, "weight": 2}  # 设置 weight table (rows: Layout.weight_rows)
 DATA_RULE_ROW, DATA_HEADER_ROW, DATA_KEY_ROW = 2, 3, HEADER_ROW  # 数据录入: rule id, Chinese header, data key
@@ -140,7 +140,7 @@ class Layout:
 
         col = 2
         for f in rubric.fields:
-            if f.key in ("unit", "concealment_rates"):
+            if f.key == "unit" or f.type == "rates":
                 continue
             lay.data_columns.append(DataColumn(f.key, col, f.label, f.type, f))
             col += 1
@@ -148,8 +148,8 @@ class Layout:
             lay.data_columns.append(DataColumn("adjustment", col, "综合评定调整分", "adjustment"))
             lay.data_columns.append(DataColumn("adjustment_reason", col + 1, "调整理由", "reason"))
             col += 2
-        for key in ("volume_total", "rectification_ratio", "max_concealment"):
-            lay.derived_columns[key] = col
+        for d in rubric.derived:
+            lay.derived_columns[d.key] = col
             col += 1
         if handout:
             keys = [c.key for c in lay.data_columns] + list(lay.derived_columns)
@@ -315,28 +315,37 @@ class Layout:
         def at(key: str) -> str:
             return cell(*self.data_cell(index, key))
 
-        months = f"{at('volume_m01')}:{at('volume_m12')}"
-        returned, rectified = at("returned_issues"), at("rectified_issues")
-        last = self.concealment_last_row
-        zero_value = _num(Switches(self.rubric, choices).value("A4"))
-        rates = f"'{CONCEALMENT}'!$C${FIRST_ROW}:$C${last}"
-        if self.handout:
-            highest = f'=IF(COUNT({rates})=0,"",MAX({rates}))'
-        else:
-            highest = (f"=IF(COUNTIF('{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row})=0,\"\","
-                       f"_xlfn.MAXIFS({rates},'{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row}))")
-        return {
-            "volume_total": f'=IF(COUNT({months})=0,"",SUM({months}))',
-            "rectification_ratio": f'=IF({returned}="","",IF({returned}=0,{zero_value},{rectified}/{returned}))',
-            "max_concealment": highest,
-        }
+        switches = Switches(self.rubric, choices)
+        out = {}
+        for d in self.rubric.derived:
+            spec = d.value
+            if "each" in spec:
+                coords = [self.data_cell(index, k) for k in spec["each"]]
+                (r0, c0), (r1, c1) = coords[0], coords[-1]
+                in_line = all(rc in ((r0 + n, c0), (r0, c0 + n)) for n, rc in enumerate(coords))
+                cells = f"{cell(r0, c0)}:{cell(r1, c1)}" if in_line else ",".join(cell(*rc) for rc in coords)
+                out[d.key] = f'=IF(COUNT({cells})=0,"",SUM({cells}))'
+            elif "ratio" in spec:
+                numerator, denominator = (at(k) for k in spec["ratio"])
+                zero_value = _num(switches.resolve(spec.get("if_zero", 0)))
+                out[d.key] = (f'=IF({denominator}="","",IF({denominator}=0,{zero_value},'
+                              f'{numerator}/{denominator}))')
+            else:  # the highest of the rates typed on the detail sheet
+                last = self.concealment_last_row
+                rates = f"'{CONCEALMENT}'!$C${FIRST_ROW}:$C${last}"
+                if self.handout:
+                    out[d.key] = f'=IF(COUNT({rates})=0,"",MAX({rates}))'
+                else:
+                    out[d.key] = (f"=IF(COUNTIF('{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row})=0,\"\","
+                                  f"_xlfn.MAXIFS({rates},'{CONCEALMENT}'!$A${FIRST_ROW}:$A${last},$A{row}))")
+        return out
 
     def summary_formulas(self, row: int, choices: dict[str, str]) -> dict[str, str]:
         """汇总's native formulas over the rule scores recompute writes, for the switch choices in force."""
         c = {k: col_letter(v) for k, v in self.summary_columns.items()}
         r = row
         first, last = FIRST_ROW, self.last_row
-        per_rule = choices["A9"] == "per_rule"
+        per_rule = self.rubric.policy(choices, "rounding") == "per_rule"
 
         def rnd(expr: str) -> str:
             return f"ROUND({expr},2)" if per_rule else expr
@@ -358,7 +367,7 @@ class Layout:
         max_ref = f"{c['applicable_max']}{r}"
         minus = "".join(f"-IF(ISNUMBER({c[rid]}{r}),0,{points[rid]})" for rid in optional)
         out["applicable_max"] = f'=IF({base_ref}="","",{_num(sum(points.values()))}{minus})'
-        if choices["A5"] == "prorate":
+        if self.rubric.policy(choices, "group_absent") == "prorate":
             scaled = rnd(f"{base_ref}*{_num(full)}/{max_ref}")
             out["base_scaled"] = f'=IF({base_ref}="","",IF({max_ref}={_num(full)},{base_ref},{scaled}))'
         else:
@@ -367,12 +376,13 @@ class Layout:
         scaled_ref, capped_ref, total_ref = (f"{c[k]}{r}" for k in ("base_scaled", "capped", "total"))
         out["capped"] = f'=IF({scaled_ref}="","",MIN({cap},{scaled_ref}+N({c["bonus"]}{r})))'
         out["total"] = f'=IF({capped_ref}="","",MAX({floor},{capped_ref}-N({c["deduction"]}{r})))'
-        out["rank"] = _rank_formula(c["total"], r, first, last, choices["A1"], per_rule)
-        sign = "" if choices["A10"] == "self_minus_review" else "-"
+        ties = self.rubric.policy(choices, "ties")
+        out["rank"] = _rank_formula(c["total"], r, first, last, ties, per_rule)
+        sign = "" if self.rubric.policy(choices, "difference") == "self_minus_review" else "-"
         out["difference"] = (f'=IF(AND(ISNUMBER({c["self_total"]}{r}),ISNUMBER({total_ref})),'
                              f'{sign}({c["self_total"]}{r}-{total_ref}),"")')
         out["final"] = f'=IF(ISNUMBER({total_ref}),{total_ref}+N({c["adjustment"]}{r}),"")'
-        out["final_rank"] = _rank_formula(c["final"], r, first, last, choices["A1"], per_rule)
+        out["final_rank"] = _rank_formula(c["final"], r, first, last, ties, per_rule)
         for w in self.rubric.weights:
             weight_cell = f"'{SETTINGS}'!$B${self.weight_rows[w.name]}"
             final_ref = f"{c['final']}{r}"
@@ -385,7 +395,7 @@ class Layout:
 
         On the master the group flag is read from 设置 (editable there); a 填报版 has its unit's flag built in.
         """
-        if not rule.applies or choices.get("A5") == "full_marks":
+        if not rule.applies or self.rubric.policy(choices, "group_absent") == "full_marks":
             return "TRUE"
         if self.handout:
             return "TRUE" if self.public_service[index] else "FALSE"
@@ -424,10 +434,10 @@ class Layout:
         base = f"{col}{self.form_total_rows['base']}"
         scaled = f"{col}{self.form_total_rows['base_scaled']}"
         out = {"base": f'=IF({count}<{required},"",SUM({block}){sum_adj})'}
-        if choices.get("A5") == "prorate":
+        if self.rubric.policy(choices, "group_absent") == "prorate":
             most = f"({_num(sum((r.points for r in base_rules), Decimal(0)))}{max_adj})"
             prorated = f"{base}*{full}/{most}"
-            if choices.get("A9") == "per_rule":
+            if self.rubric.policy(choices, "rounding") == "per_rule":
                 prorated = f"ROUND({prorated},2)"
             out["base_scaled"] = f'=IF({base}="","",IF({most}={full},{base},{prorated}))'
         else:
@@ -467,7 +477,7 @@ class Layout:
                 terms.append(kind_of(part.kind).native(value, switches.resolve(part.params)))
                 blanks.append(blank)
             expr = "+".join(terms) or "0"
-            if choices.get("A9") == "per_rule":
+            if self.rubric.policy(choices, "rounding") == "per_rule":
                 expr = f"ROUND({expr},2)"
             out[rule.id] = f'=IF(OR({",".join(blanks)}),"",{expr})' if blanks else f"={expr}"
         return out
@@ -477,7 +487,7 @@ class Layout:
         if isinstance(spec, dict) and "count_yes" in spec:
             refs = [self.data_ref(index, k) for k in spec["count_yes"]]
             return "(" + "+".join(f'({r}="是")' for r in refs) + ")", "OR(" + ",".join(f'{r}=""' for r in refs) + ")"
-        r = self.data_ref(index, _derived_key(spec))
+        r = self.data_ref(index, self._derived_key(spec))
         return r, f'{r}=""'
 
     # ------------------------------------------------------------------------------ worksheet-function formulas
@@ -490,12 +500,12 @@ class Layout:
             values = [self._value_range(rule, part) for part in parts]
             terms = [self._part_formula(part, switches, value) for part, value in zip(parts, values)]
             expr = "+".join(terms) if terms else "0"
-            if choices["A9"] == "per_rule":
+            if self.rubric.policy(choices, "rounding") == "per_rule":
                 expr = f"ROUND({expr},2)"
             # a unit whose data is not typed yet shows a blank score, not an error
             blank = "+".join(f"({v}=\"\")" for v in dict.fromkeys(values) if not v.startswith("(("))
             formula = f'IF({blank},"",{expr})' if blank else expr
-            if rule.applies == "public_service" and choices["A5"] == "full_marks":
+            if rule.applies and self.rubric.policy(choices, "group_absent") == "full_marks":
                 formula = f'IF({self.column_range(SETTINGS, 2)}<>"是",{_num(rule.points)},{formula})'
             out[rule.id] = "=" + formula
         return out
@@ -521,9 +531,9 @@ class Layout:
         bonus = "+".join(numbers(block(c[r.id], c[r.id])) for r in self.rubric.rules if r.role == "bonus")
         deduction = "+".join(numbers(block(c[r.id], c[r.id])) for r in self.rubric.rules if r.role == "deduction")
         full = _num(self.rubric.totals["full"])
-        if choices["A5"] == "prorate":
+        if self.rubric.policy(choices, "group_absent") == "prorate":
             scaled = f"HS_PRORATE({base},{block(c['applicable_max'], c['applicable_max'])},{full})"
-            if choices["A9"] == "per_rule":
+            if self.rubric.policy(choices, "rounding") == "per_rule":
                 scaled = f"ROUND({scaled},2)"
         else:
             scaled = base
@@ -537,9 +547,9 @@ class Layout:
         """计分's applicable maximum: the rules that apply to the unit (decisions A5)."""
         total = sum((r.points for r in self.rubric.base_rules), Decimal(0))
         minus = ""
-        if choices["A5"] != "full_marks":  # with full marks every unit is scored out of the full 100
+        if self.rubric.policy(choices, "group_absent") != "full_marks":  # with full marks every unit is scored out of the full 100
             for rule in self.rubric.base_rules:
-                if rule.applies == "public_service":
+                if rule.applies:
                     flag = f"'{SETTINGS}'!$B${self.unit_row(row - FIRST_ROW)}"
                     minus += f"-IF({flag}=\"是\",0,{_num(rule.points)})"
         return f"={_num(total)}{minus}"
@@ -547,31 +557,27 @@ class Layout:
     def _part_formula(self, part, switches: Switches, value: str) -> str:
         """A part's HS_ formula over its value range, as its kind builds it."""
         kind = kind_of(part.kind)
-        if kind.rates and switches.choices.get("A8") == "clamp":  # decisions A8: outside 0…100 % counts as its bound
+        if kind.rates and self.rubric.policy(switches.choices, "rate_range") == "clamp":  # a rate outside 0…100 % counts as its bound
             value = f"IF({value}>1,1,IF({value}<0,0,{value}))"
         each = part.value.get("each", ()) if isinstance(part.value, dict) else ()
         return kind.worksheet(value, switches.resolve(part.params), [self.data_range(key) for key in each])
+
+    def _derived_key(self, spec) -> str:
+        """The data key, or the declared derived value's key, holding the value a part scores (数据录入's 自动 cells)."""
+        if isinstance(spec, str):
+            return spec
+        return self.rubric.derived_of(spec).key
 
     def _value_range(self, rule: Rule, part) -> str:
         spec = part.value
         if isinstance(spec, dict) and "count_yes" in spec:  # the number of yes among flags, per unit
             rng = "(" + "+".join(f"({self.data_range(k)}=\"是\")" for k in spec["count_yes"]) + ")"
         else:
-            rng = self.data_range(_derived_key(spec))
-        if rule.applies == "public_service":
+            rng = self.data_range(self._derived_key(spec))
+        if rule.applies:
             flags = self.column_range(SETTINGS, 2)
             rng = f'IF({flags}="是",{rng},"")'
         return rng
-
-
-def _derived_key(spec) -> str:
-    """The data key, or the derived helper key, holding the value a part scores (数据录入's 自动 cells)."""
-    if isinstance(spec, str):
-        return spec
-    for name, key in (("each", "volume_total"), ("ratio", "rectification_ratio"), ("max", "max_concealment")):
-        if name in spec:
-            return key
-    raise ValueError(f"无法识别的 value：{spec!r}")
 
 
 def _num(x) -> str:
@@ -598,6 +604,6 @@ def formula_signature(choices: dict[str, str]) -> str:
     return "公式依据的设置：" + "；".join(f"{sid}={option}" for sid, option in sorted(choices.items()))
 
 
-def difference_header(choices: dict[str, str]) -> str:
-    """汇总's 差值 header, which says which way round the difference is (decisions A10)."""
-    return "差值（自评－复核）" if choices.get("A10", "self_minus_review") == "self_minus_review" else "差值（复核－自评）"
+def difference_header(rubric: Rubric, choices: dict[str, str]) -> str:
+    """汇总's 差值 header, which says which way round the difference is (the `difference` policy)."""
+    return "差值（自评－复核）" if rubric.policy(choices, "difference") == "self_minus_review" else "差值（复核－自评）"

@@ -271,7 +271,7 @@ def read_unit_csv(path: Path, minp: Inputs, choices: dict[str, str]) -> tuple[Un
     if any(p.level == ERROR for p in problems) or not units_read:
         return None, problems
     unit = units_read[0]
-    concealment = [(f"被抽查部门{k}", rate) for k, rate in enumerate(unit.values["concealment_rates"], start=1)]
+    concealment = [(f"被抽查部门{k}", rate) for k, rate in enumerate(unit.values.get(minp.rubric.rates_key) or (), start=1)]
     return UnitFile(path, minp.layout.units.index(name), names[0], unit, concealment,
                     (row.get("adjustment"), row.get("adjustment_reason"))), problems
 
@@ -292,7 +292,7 @@ def _units_with_data(inp: Inputs) -> dict[int, str]:
     found: dict[int, str] = {}
     for i, row in enumerate(inp.rows):
         for key, value in row.items():
-            if key in ("unit", "concealment_rates"):
+            if key in ("unit", inp.rubric.rates_key):
                 continue
             if value is not None:
                 found[i] = inp.locate(i, key)
@@ -421,7 +421,7 @@ def _conflicts(current: Inputs, uf: UnitFile) -> list[Problem]:
 
     # the data and the self scores: fill's comparison (85% and 0.85 are the same; a blank replaces nothing)
     new_values = {f.key: uf.data.values.get(f.key) for f in rubric.fields
-                  if f.key not in ("unit", "concealment_rates")}
+                  if f.key not in ("unit", rubric.rates_key)}
     new_values.update({"self_" + r.id: uf.data.self_scores.get(r.id) for r in rubric.rules})
     old_cells = {key: (current.locate(i, key), old_row.get(key)) for key in new_values}
     for c in conflicts(unit, old_cells, new_values, rubric):
@@ -429,7 +429,7 @@ def _conflicts(current: Inputs, uf: UnitFile) -> list[Problem]:
     old_rates = sorted((shown(c.department), c.rate) for c in current.concealment if c.unit == i)
     new_rates = sorted((shown(d), r) for d, r in uf.concealment)
     if uf.concealment and old_rates and old_rates != new_rates:
-        conflict(current.locate(i, "concealment_rates"), "瞒报率明细",
+        conflict(current.locate(i, rubric.rates_key), L.CONCEALMENT,
                  "；".join(f"{d} {r:.2%}" for d, r in old_rates), "；".join(f"{d} {r:.2%}" for d, r in new_rates))
     returns = current.returns
     if returns is not None:

@@ -184,7 +184,7 @@ def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
         inp.error("", _at(L.HANDOUT_GUIDE, row, col), "填报单位", unit, "填报版中没有单位名称：文件被改动")
     if inp.problems:
         return inp
-    flag_at = _coords(L.HANDOUT_ID_CELLS["public_service"])
+    flag_at = _coords(L.HANDOUT_ID_CELLS["group"])
     flag = guide.get(*flag_at) == "是"
     inp.layout = Layout.build(inp.rubric, [unit.strip()], [flag], handout=True)
     inp.public_service = {normalize_unit_name(unit): flag}
@@ -231,6 +231,7 @@ def _coords(ref: str) -> tuple[int, int]:
 def _read_settings_units(book: Book, inp: Inputs) -> tuple[list[str], list[bool]]:
     grid = book.read(L.SETTINGS)
     parser = ValueParser("reject")
+    group = inp.rubric.group
     units, flags = [], []
     seen: dict[str, int] = {}
     row = L.FIRST_ROW
@@ -241,15 +242,17 @@ def _read_settings_units(book: Book, inp: Inputs) -> tuple[list[str], list[bool]
             inp.error(name, _at(L.SETTINGS, row, 1), "单位", grid.get(row, 1),
                       f"单位重复（与第 {seen[key]} 行同名），每个单位只能出现一次")
         seen.setdefault(key, row)
-        raw = _value(book, grid, L.SETTINGS, row, 2, inp, name, "参加1.3考核")
-        try:
-            flag = _parse_cell(raw, parser.flag)
-        except BadValue as exc:
-            inp.error(name, _at(L.SETTINGS, row, 2), "参加1.3考核", raw, exc.expected, exc.hint)
-            flag = False
-        if flag is None:
-            inp.error(name, _at(L.SETTINGS, row, 2), "参加1.3考核", raw, "不能为空，应为 是/否")
-            flag = False
+        flag = False
+        if group:
+            raw = _value(book, grid, L.SETTINGS, row, 2, inp, name, group.label)
+            try:
+                flag = _parse_cell(raw, parser.flag)
+            except BadValue as exc:
+                inp.error(name, _at(L.SETTINGS, row, 2), group.label, raw, exc.expected, exc.hint)
+                flag = False
+            if flag is None:
+                inp.error(name, _at(L.SETTINGS, row, 2), group.label, raw, "不能为空，应为 是/否")
+                flag = False
         units.append(name)
         flags.append(flag)
         row += 1
@@ -389,7 +392,7 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
     lay = inp.layout
     grid = book.read(L.CONCEALMENT)
     index = {normalize_unit_name(u): i for i, u in enumerate(lay.units)}
-    parser = ValueParser(inp.choices.get("A8", "reject"))
+    parser = ValueParser(inp.rubric.policy(inp.choices, "rate_range"), inp.rubric.policies.get("rate_range", ""))
     hidden = book.hidden_rows(L.CONCEALMENT)
     for row in range(L.FIRST_ROW, grid.max_row + 1):
         unit_raw = _value(book, grid, L.CONCEALMENT, row, 1, inp, "", "单位")
@@ -424,9 +427,12 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
             continue
         inp.concealment.append(ConcealmentRow(row, i, dept, rate))
     first_row = inp.concealment_first
+    key = inp.rubric.rates_key
+    if key is None:
+        return
     for i in range(len(lay.units)):
-        inp.rows[i]["concealment_rates"] = tuple(c.rate for c in inp.concealment if c.unit == i) or None
-        inp.locations[(i, "concealment_rates")] = (
+        inp.rows[i][key] = tuple(c.rate for c in inp.concealment if c.unit == i) or None
+        inp.locations[(i, key)] = (
             _at(L.CONCEALMENT, first_row[i], 3) if i in first_row else f"{L.CONCEALMENT}（没有「{lay.units[i]}」的行）")
 
 
@@ -468,7 +474,7 @@ def _plain(v: object) -> object:
 
 
 def _digest(inp: Inputs) -> str:
-    payload = {"units": inp.layout.units, "public_service": list(inp.layout.public_service),
+    payload = {"units": inp.layout.units, "group": list(inp.layout.public_service),
                "choices": inp.choices, "weights": {k: _plain(v) for k, v in inp.weights.items()},
                "rows": [{k: _plain(v) for k, v in sorted(r.items())} for r in inp.rows]}
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
@@ -583,7 +589,7 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
     base_ids = [r.id for r in rubric.base_rules]
     first = L.FIRST_ROW
     # 汇总's native sums must add what the engine adds: rounded rule scores, or exact ones (decisions A9)
-    exact = inp.choices.get("A9") == "end_only"
+    exact = inp.rubric.policy(inp.choices, "rounding") == "end_only"
     rule_value = (lambda x: None if x is None else float(x)) if exact else _f
     book.write(L.SUMMARY, first, cols[base_ids[0]], [[rule_value(u.rules[rid]) for rid in base_ids] for u in units])
     for key, get in (("bonus", lambda u: _f(u.bonus)), ("deduction", lambda u: _f(u.deduction)),
@@ -689,7 +695,7 @@ def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
         derived = lay.derived_formulas(r, choices)
         for key, c in lay.derived_columns.items():
             book.write_formulas(L.DATA, r, c, [[derived[key]]])
-    book.write(L.SUMMARY, L.HEADER_ROW, lay.summary_columns["difference"], [[L.difference_header(choices)]])
+    book.write(L.SUMMARY, L.HEADER_ROW, lay.summary_columns["difference"], [[L.difference_header(lay.rubric, choices)]])
     from .sheets.form import form_note, scoring_texts
 
     texts, note = scoring_texts(lay.rubric, choices), form_note(lay.rubric, lay, choices)

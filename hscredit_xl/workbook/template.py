@@ -104,7 +104,8 @@ def _units(rubric: Rubric, units: Sequence[str] | None,
     if not names:
         raise ValueError("单位名单为空：至少需要一个单位")
     if len(flags) != len(names):
-        raise ValueError(f"参加1.3考核的标记有 {len(flags)} 个，单位有 {len(names)} 个，应一一对应")
+        raise ValueError(f"单位分组（{rubric.group.label if rubric.group else '是否参加'}）的标记有 {len(flags)} 个，"
+                         f"单位有 {len(names)} 个，应一一对应")
     seen: dict[str, str] = {}
     for name in names:
         if not name:

@@ -9,9 +9,6 @@ from .. import layout as L
 from ..layout import DataColumn
 from . import style as st
 from .context import SheetContext
-DERIVED_HEADERS = {"volume_total": "全年入库总量（自动）", "rectification_ratio": "整改比率（自动）",
-                   "max_concealment": "最高瞒报率（自动）"}
-DERIVED_FORMATS = {"volume_total": "0", "rectification_ratio": "0.00%", "max_concealment": "0.00%"}
 
 
 def data_header(column: DataColumn) -> str:
@@ -36,7 +33,7 @@ def data_header(column: DataColumn) -> str:
     else:
         spec = "文字"
     text = f"{f.label}（{spec}）"
-    if f.applies == "public_service":
+    if f.applies:
         text += _scope_note(f)
     return text
 
@@ -81,16 +78,17 @@ def build(ctx: SheetContext) -> None:
             for i in range(len(lay.units)):
                 ws.cell(lay.unit_row(i), column.col).alignment = st.WRAP_LEFT
 
+    derived = {d.key: d for d in ctx.rubric.derived}
     for key, col in lay.derived_columns.items():
         st.put(ws, L.DATA_RULE_ROW, col, "自动", border=st.BORDER, align=st.WRAP_CENTER)
-        st.header(ws, L.DATA_HEADER_ROW, col, DERIVED_HEADERS[key])
+        st.header(ws, L.DATA_HEADER_ROW, col, derived[key].label)
         c = st.put(ws, L.DATA_KEY_ROW, col, key, align=st.WRAP_CENTER)
         c.font = key_font
         ws.column_dimensions[col_letter(col)].width = 12
     for i in range(len(lay.units)):
         row = lay.unit_row(i)
         for key, text in lay.derived_formulas(row, ctx.choices).items():
-            st.formula(ws, row, lay.derived_columns[key], text, DERIVED_FORMATS[key])
+            st.formula(ws, row, lay.derived_columns[key], text, derived[key].format)
 
     ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
     ws.freeze_panes = f"B{L.FIRST_ROW}"
@@ -134,11 +132,12 @@ def _build_one_unit(ctx: SheetContext) -> None:
         dv = _data_validation(column, handout=True)
         dv.add(f"{col_letter(H['value'])}{row}")
         ws.add_data_validation(dv)
+    derived = {d.key: d for d in ctx.rubric.derived}
     for key, text in lay.derived_formulas(L.FIRST_ROW, ctx.choices).items():
         row = lay.data_rows[key]
         st.put(ws, row, H["rule"], "自动", border=st.BORDER, align=st.WRAP_CENTER)
-        st.put(ws, row, H["label"], DERIVED_HEADERS[key], border=st.BORDER, wrap=True)
-        st.formula(ws, row, H["value"], text, DERIVED_FORMATS[key])
+        st.put(ws, row, H["label"], derived[key].label, border=st.BORDER, wrap=True)
+        st.formula(ws, row, H["value"], text, derived[key].format)
         st.put(ws, row, H["key"], key, align=st.WRAP_CENTER).font = key_font
     for key, width in (("rule", 9), ("label", 56), ("value", 18), ("key", 16)):
         ws.column_dimensions[col_letter(H[key])].width = width
@@ -177,7 +176,7 @@ def _data_validation(column: DataColumn, handout: bool = False) -> DataValidatio
                            operator="lessThanOrEqual", formula1=str(st.REASON_MAX_LENGTH))
     f = column.field
     scope = (f"只填写参加{f.rule}考核的单位（见「设置」表），其他单位留空。"
-             if f.applies == "public_service" and not handout else "")
+             if f.applies and not handout else "")
     where = f"（细则 {f.rule}）" if f.rule else ""
     if kind == "count":
         unit = f"，单位：{f.unit}" if f.unit else ""

@@ -48,6 +48,11 @@ def item_label(item: Item) -> str:
     return f"{item.name}（{st.fmt(item.points)}分）"
 
 
+def _policy_id(rubric, name: str) -> str:
+    switch = rubric.policy_switch(name)
+    return switch.id if switch else ""
+
+
 def points_label(indicator: Indicator) -> str:
     """分值 as the official table prints it: 「10分」, or the indicator's own text (「扣10分」)."""
     return indicator.points_text or f"{st.fmt(indicator.points)}分"
@@ -108,7 +113,7 @@ def build(ctx: SheetContext, unit: str) -> None:
         ws.add_data_validation(_self_score_validation(role, points, cells))
 
     labels = {"base": f"{_base_items_text(ctx)}小计",
-              "base_scaled": f"折算后基础分（见「{L.SETTINGS}」表口径 A5）",
+              "base_scaled": f"折算后基础分（见「{L.SETTINGS}」表口径 {_policy_id(rubric, 'group_absent')}）",
               "total": f"考评总分（加分后不超过{st.fmt(Decimal(rubric.totals['cap']))}分，再扣减）"}
     self_formulas = lay.form_self_formulas(index, ctx.choices)
     for key, row in lay.form_total_rows.items():

@@ -14,16 +14,23 @@ def build(ctx: SheetContext) -> None:
     doc, rubric, lay = ctx.rubric.document, ctx.rubric, ctx.lay
     base_items = "、".join(f"第{item.number}项" for item in rubric.items if item.role == "base")
     form_example = L.form_sheet_name(lay.units[0])
+    group = rubric.group
+    in_group = f"及是否{group.label}" if group else ""
+    rates = next((f for f in rubric.fields if f.type == "rates"), None)
+    switch_ids = list(rubric.switches)
+    switch_range = f"（{switch_ids[0]}～{switch_ids[-1]}）" if switch_ids else ""
+    defaults = "；".join(f"{sid} {sw.title}：{sw.options[sw.default].short}" for sid, sw in rubric.switches.items())
     lines: list[tuple[str, str]] = [  # (kind, text); kind: title, head, text, input, computed, small
         ("title", f"{doc['attachment']} · 考评工作簿使用说明"),
         ("text", f"本工作簿按{doc['issuer']}《{doc['title']}》（{doc['number']}）附件《{doc['attachment']}》"
                  f"逐条计分，由 hscredit-xl 根据评分细则数据自动生成，请勿手工增删行列。"),
         ("head", "一、使用步骤"),
-        ("text", f"1. 在「{L.SETTINGS}」表核对参加考评的单位及是否参加1.3考核；查看各项口径选择（细则不明确之处，"
+        ("text", f"1. 在「{L.SETTINGS}」表核对参加考评的单位{in_group}；查看各项口径选择（细则不明确之处，"
                  f"默认即推荐读法，每项列出依据原文和理由）；填写结果运用的权重。"),
         ("text", f"2. 在「{L.DATA}」表逐单位填写各项考核数据：每个单位一行，第2行是对应的评分细则编号，第3行写明计量单位和"
                  f"允许范围；填写不合要求的值会被拒绝并提示原因。带「（自动）」的列由公式计算，无需填写。"),
-        ("text", f"3. 在「{L.CONCEALMENT}」表逐个填写被抽查部门的瞒报率（每个部门一行）；1.2.5 取每个单位的最高值计分。"),
+        ("text", f"3. 在「{L.CONCEALMENT}」表逐个填写{rates.label if rates else ''}（每个部门一行）；"
+                 f"{rates.rule if rates else ''} 取每个单位的最高值计分。"),
         ("text", f"4. 在各「{L.FORM_PREFIX}单位」表（如「{form_example}」）的「自评得分」列填写该单位的自评得分"
                  f"（可不填；填写后汇总表列出自评与复核的差值）。"),
         ("text", "5. 点击功能区「信用考评」选项卡的「一键重算」，或在命令行运行  hscredit-xl recompute 文件.xlsx  ："
@@ -31,9 +38,9 @@ def build(ctx: SheetContext) -> None:
         ("text", f"6. 先看「{L.CHECK}」表：有错误时不计分，请按提示改正后再重算；只有提示时照常计分。"),
         ("head", "二、各工作表"),
         ("text", f"{L.GUIDE}：本页。"),
-        ("text", f"{L.SETTINGS}：参加考评的单位、是否参加1.3考核；口径选择（A1～A12）；结果运用权重。"),
+        ("text", f"{L.SETTINGS}：参加考评的单位{in_group.replace('及', '、')}；口径选择{switch_range}；结果运用权重。"),
         ("text", f"{L.DATA}：各单位的考核数据，每个单位一行，每项数据一列。"),
-        ("text", f"{L.CONCEALMENT}：各单位被抽查部门的双公示数据瞒报率，每个部门一行。"),
+        ("text", f"{L.CONCEALMENT}：各单位的{rates.label if rates else ''}，每个部门一行。"),
         ("text", f"{L.SCORES}：逐条计分公式（调用 HS_ 工作表函数），随数据实时显示各单位每条细则的得分和复核总分；"
                  f"需安装「信用考评」加载项，未安装时显示 #NAME?，不影响一键重算。"),
         ("text", f"{L.FORM_PREFIX}单位：按官方考评细则格式排版的考评表，每个单位一张，A4 横向打印；"
@@ -51,8 +58,7 @@ def build(ctx: SheetContext) -> None:
         ("text", f"附件：{doc['attachment']}"),
         ("text", f"发文单位：{doc['issuer']}"),
         ("text", f"发文日期：{st.chinese_date(str(doc['issued']))}"),
-        ("text", f"细则中不明确或前后矛盾之处按「{L.SETTINGS}」表的口径选择计分（默认：1.2.5 按分值20分计，"
-                 f"第3项按内容重新归行，1.3 不参加考核的单位按适用满分折算到100分）。"),
+        ("text", f"细则中不明确或前后矛盾之处按「{L.SETTINGS}」表的口径选择计分（默认：{defaults}）。"),
         ("head", "五、版本"),
         ("text", f"工具版本：hscredit-xl {__version__}"),
         ("text", f"细则数据版本：{rubric.version}"),

@@ -44,7 +44,7 @@ def build(ctx: SheetContext) -> None:
         ("text", f"工具版本：hscredit-xl {__version__}；细则数据版本：{rubric.version}。请勿增删行列或改动工作表名称，"
                  "以便市信用办合并。"),
     ]
-    identity = dict(lay.identity(), unit=unit, public_service="是" if lay.public_service[0] else "否",
+    identity = dict(lay.identity(), unit=unit, group="是" if lay.public_service[0] else "否",
                     choices=L.formula_signature(ctx.choices))
     cells = {coord: identity[key] for key, coord in {**L.GUIDE_ID_CELLS, **L.HANDOUT_ID_CELLS}.items()}
     st.text_page(ws, lines, {**cells, **record_cells(rubric)}, title_size=15)  # the master's rubric

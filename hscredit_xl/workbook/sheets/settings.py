@@ -1,4 +1,4 @@
-"""设置: the units, the switch choices (decisions A1–A12) and the result weights."""
+"""设置: the units, the switch choices (the rubric's switches) and the result weights."""
 from __future__ import annotations
 
 from openpyxl.styles import Font, PatternFill
@@ -20,19 +20,20 @@ def build(ctx: SheetContext) -> None:
 
     st.section(ws, lay.settings_units_header - 1, "一、参加考评的单位")
     st.header(ws, lay.settings_units_header, L.SETTINGS_COLUMNS["unit"], "单位")
-    st.header(ws, lay.settings_units_header, L.SETTINGS_COLUMNS["public_service"], "参加1.3考核")
-    rule_13 = [r for r in rubric.rules if r.applies == "public_service"]
-    flag_col = L.SETTINGS_COLUMNS["public_service"]
+    group = rubric.group
+    flag_col = L.SETTINGS_COLUMNS["group"]
+    if group:
+        st.header(ws, lay.settings_units_header, flag_col, group.label)
     for i, (unit, flag) in enumerate(zip(lay.units, lay.public_service)):
         row = lay.unit_row(i)
         st.put(ws, row, L.SETTINGS_COLUMNS["unit"], unit, border=st.BORDER)
-        st.input_cell(ws, row, flag_col, "是" if flag else "否")
-    dv = st.list_validation(["是", "否"], "参加1.3考核",
-                          "该单位是否参加1.3（公共服务领域信用信息数据归集情况）考核：从下拉列表选择 是 或 否。",
-                          "只能选择「是」或「否」。")
-    dv.add(st.col_range(flag_col, L.FIRST_ROW, lay.last_row))
-    ws.add_data_validation(dv)
-    for rule in rule_13[:1]:  # the official scope note, e.g. 「（只考核大冶市、阳新县）」
+        if group:
+            st.input_cell(ws, row, flag_col, "是" if flag else "否")
+    if group:
+        dv = st.list_validation(["是", "否"], group.label, group.help, "只能选择「是」或「否」。")
+        dv.add(st.col_range(flag_col, L.FIRST_ROW, lay.last_row))
+        ws.add_data_validation(dv)
+    for rule in [r for r in rubric.rules if r.applies][:1]:  # the official scope note, e.g. 「（只考核大冶市、阳新县）」
         indicator = next(ind for ind in rubric.indicators if ind.id == rule.indicator)
         st.note(ws, lay.settings_units_header, 3, f"{rule.id} {indicator.method}")
 
@@ -76,9 +77,9 @@ def build(ctx: SheetContext) -> None:
     rows = [lay.weight_rows[w.name] for w in rubric.weights]
     dv.add(st.col_range(W["weight"], min(rows), max(rows)))
     ws.add_data_validation(dv)
-    switch_a12 = rubric.switches.get("A12")
+    weights_switch = rubric.policy_switch("weights")
     st.note(ws, lay.settings_weight_header, 3, "贡献分＝最终得分÷100×权重。"
-          + (f"依据：{switch_a12.quote}。" if switch_a12 else ""))
+          + (f"依据：{weights_switch.quote}。" if weights_switch else ""))
 
     for key, width in (("id", 8), ("title", 22), ("choice", 20), ("options", 46), ("quote", 36),
                        ("reason", 46), ("note", 36)):
@@ -89,16 +90,5 @@ def build(ctx: SheetContext) -> None:
 
 
 def _switch_notes(ctx: SheetContext) -> dict[str, str]:
-    """The visible warnings beside the switches the decisions page asks to show (A3, A7)."""
-    notes = {}
-    a3 = ctx.rubric.switches.get("A3")
-    if a3:
-        notes["A3"] = ("注意：1.2.5 原文“总分20分”而公式为“（1-瞒报率）*10”，二者矛盾。默认按分值20分计"
-                       "（得分＝（1－瞒报率）×20），使1.2合计60分、总分100分成立；需按原文公式时改选"
-                       f"「{a3.options['literal_10'].short if 'literal_10' in a3.options else ''}」。")
-    a7 = ctx.rubric.switches.get("A7")
-    if a7:
-        notes["A7"] = ("注意：原文第3项各行错位。默认重新归行：媒体宣传报道（3分）并入3.1，与宣传教育活动（2分）合计5分；"
-                       f"3.2 无评分规则，由复核人员据佐证资料在「{L.DATA}」表评0～3分。")
-    return notes
-
+    """The visible warnings beside the switches whose text the reader must see (the rubric's `note`)."""
+    return {sid: sw.note for sid, sw in ctx.rubric.switches.items() if sw.note}

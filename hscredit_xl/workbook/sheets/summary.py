@@ -60,8 +60,9 @@ def build(ctx: SheetContext) -> None:
     ws.conditional_formatting.add(target, FormulaRule(
         formula=[f"AND(ISNUMBER({diff}{first}),{diff}{first}<0)"],
         fill=PatternFill("solid", fgColor=st.DIFF_BELOW_FILL, bgColor=st.DIFF_BELOW_FILL)))
-    legend = st.put(ws, last + 1, 2, "差值：浅红＝自评高于复核，浅蓝＝自评低于复核。名次按复核总分/最终得分排列，"
-                                   "并列时的名次见「设置」表口径 A1。")
+    ties = ctx.rubric.policy_switch("ties")
+    legend = st.put(ws, last + 1, 2, "差值：浅红＝自评高于复核，浅蓝＝自评低于复核。名次按复核总分/最终得分排列"
+                    + (f"，并列时的名次见「{L.SETTINGS}」表口径 {ties.id}。" if ties else "。"))
     legend.font = Font(name=st.FONT_NAME, size=9, color=st.GREY_TEXT)
     ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
 
@@ -110,7 +111,7 @@ def _summary_headers(ctx: SheetContext) -> dict[str, str]:
     headers.update({
         "base": "基础分", "applicable_max": "适用满分", "base_scaled": "折算后基础分", "bonus": "加分",
         "capped": f"加分后（≤{cap}）", "deduction": "扣分", "total": "复核总分", "rank": "名次",
-        "self_total": "自评总分", "difference": L.difference_header(ctx.choices),
+        "self_total": "自评总分", "difference": L.difference_header(ctx.rubric, ctx.choices),
         "adjustment": "调整分", "adjustment_reason": "调整理由", "final": "最终得分", "final_rank": "最终名次"})
     for w in rubric.weights:
         headers["weight:" + w.name] = f"{w.name}贡献分"
