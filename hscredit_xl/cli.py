@@ -44,14 +44,14 @@ def _print_problems(problems) -> None:
         print(p.message(), file=sys.stderr)
 
 
-def _units_file(path: str | None):
+def _units_file(path: str | None, rubric=None):
     """The units of `--units FILE` (None without the option); InputProblems listing every bad line."""
     from .scoring import InputProblems
     from .unitlist import read_units_file
 
     if not path:
         return None
-    units, problems = read_units_file(Path(path))
+    units, problems = read_units_file(Path(path), rubric)
     if problems:
         raise InputProblems(problems)
     return units
@@ -119,7 +119,7 @@ def cmd_score(args) -> int:
         return _wrong_argument(f"「{args.data}」是工作簿，score 只读数据文件（CSV）。查看工作簿的计分结果请用："
                                f"hscredit-xl report {args.data}", then="未计分")
     try:
-        result = score_file(Path(args.data), _rubric(args), units=_units_file(args.units))
+        result = score_file(Path(args.data), _rubric(args), units=_units_file(args.units, _rubric(args)))
     except InputProblems as exc:
         _print_problems(exc.problems)
         print(f"共 {sum(p.level == 'error' for p in exc.problems)} 个错误，未计分。", file=sys.stderr)
@@ -152,7 +152,7 @@ def cmd_new(args) -> int:
         output = args.output or (None if args.data_file else default_template(rubric))
         if output:  # checked before anything is written, the data file included
             refuse_existing(output, args.force)
-        units = _units_file(args.units)
+        units = _units_file(args.units, rubric)
     except InputProblems as exc:
         return _fail_input(exc.problems)
     if args.data_file:

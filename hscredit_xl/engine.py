@@ -238,7 +238,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
             problems.append(Problem(ERROR, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
                                     f"调整后最终得分为 {result.final}，应在 0～{full} 之间"))
         problems += _self_comparison(rubric, result, switches)
-        result.weighted = {name: kinds.round_half_up(result.final / 100 * w) for name, w in weights.items()}
+        result.weighted = {name: kinds.round_half_up(result.final / full * w) for name, w in weights.items()}
         results.append(result)
 
     ties = rubric.policy(switches.choices, "ties")

@@ -477,7 +477,8 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
     if top["schema"] not in (1, 2):
         raise r.fail(top.key_lines["schema"], f"不支持的 schema「{top['schema']}」（支持 1、2）")
     document = r.mapping(top["document"], "document",
-                         ("number", "title", "attachment", "issuer", "issued", "year", "source", "rubric_version"))
+                         ("number", "title", "attachment", "issuer", "issued", "year", "source", "rubric_version"),
+                         ("result_title",))
     group_key = _group_key(r, top)
     flag = (group_key,) if group_key else ()
     units = tuple(Unit(u["name"], bool(u[group_key]) if group_key else False)

@@ -386,7 +386,7 @@ class Layout:
         for w in self.rubric.weights:
             weight_cell = f"'{SETTINGS}'!$B${self.weight_rows[w.name]}"
             final_ref = f"{c['final']}{r}"
-            out["weight:" + w.name] = f'=IF(ISNUMBER({final_ref}),ROUND({final_ref}/100*{weight_cell},2),"")'
+            out["weight:" + w.name] = f'=IF(ISNUMBER({final_ref}),ROUND({final_ref}/{_num(full)}*{weight_cell},2),"")'
         return out
 
     # ----------------------------------------------------------------------------------- 考评表 self scores

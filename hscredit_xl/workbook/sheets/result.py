@@ -5,6 +5,8 @@ recompute writes the rows (in the order of the final ranking) and the date; befo
 """
 from __future__ import annotations
 
+import re
+
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter as col_letter
 
@@ -16,7 +18,12 @@ ONE_PAGE_UNITS = 40  # up to this many units the result fits one A4 page
 
 
 def title(rubric) -> str:
-    return f"{rubric.year}年度县（市）区社会信用体系建设工作考核评价结果"
+    """The published result's title: the rubric's `result_title`, else worded from the notice's title."""
+    given = rubric.document.get("result_title")
+    if given:
+        return str(given)
+    subject = re.sub(r"^关于(?:开展)?|的通知", "", str(rubric.document["title"]))
+    return f"{rubric.year}年度{subject}结果"
 
 
 def build(ctx: SheetContext) -> None:

@@ -1,6 +1,8 @@
 """设置: the units, the switch choices (the rubric's switches) and the result weights."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -62,6 +64,7 @@ def build(ctx: SheetContext) -> None:
         dv.add(f"{col_letter(S['choice'])}{row}")
         ws.add_data_validation(dv)
 
+    full = st.fmt(Decimal(rubric.totals["full"]))
     st.section(ws, lay.settings_weight_header - 1, "三、结果运用权重")
     st.header(ws, lay.settings_weight_header, W["name"], "结果运用")
     st.header(ws, lay.settings_weight_header, W["weight"], "权重")
@@ -72,13 +75,13 @@ def build(ctx: SheetContext) -> None:
     dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
                         showInputMessage=True, showErrorMessage=True, errorStyle="stop",
                         promptTitle="结果运用权重", prompt="填写该项考核中本考评结果所占的权重（不小于0的数）；"
-                        "贡献分＝最终得分÷100×权重。",
+                        f"贡献分＝最终得分÷{full}×权重。",
                         errorTitle="权重有误", error="权重应为不小于0的数。")
     rows = [lay.weight_rows[w.name] for w in rubric.weights]
     dv.add(st.col_range(W["weight"], min(rows), max(rows)))
     ws.add_data_validation(dv)
     weights_switch = rubric.policy_switch("weights")
-    st.note(ws, lay.settings_weight_header, 3, "贡献分＝最终得分÷100×权重。"
+    st.note(ws, lay.settings_weight_header, 3, f"贡献分＝最终得分÷{full}×权重。"
           + (f"依据：{weights_switch.quote}。" if weights_switch else ""))
 
     for key, width in (("id", 8), ("title", 22), ("choice", 20), ("options", 46), ("quote", 36),

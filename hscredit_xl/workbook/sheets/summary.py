@@ -76,8 +76,9 @@ def build(ctx: SheetContext) -> None:
     for series in chart.series:  # unit names are text: a string reference, not openpyxl's default numRef
         series.cat = AxDataSource(strRef=StrRef(f=str(categories)))
     chart.y_axis.scaling.min = 0
-    chart.y_axis.scaling.max = 100
-    chart.y_axis.majorUnit = 20
+    full = Decimal(ctx.rubric.totals["cap"])
+    chart.y_axis.scaling.max = float(full)
+    chart.y_axis.majorUnit = float(full / 5)
     chart.y_axis.title = "分"
     chart.x_axis.delete = False  # openpyxl ≥ 3.1 hides axes unless told otherwise
     chart.y_axis.delete = False
