@@ -66,7 +66,8 @@ from .workbook import history
 from .workbook import layout as L
 from .workbook.atomic import _mode_for, atomic_output
 from .workbook.book import OpenpyxlBook, restore_chart_styles
-from .workbook.recompute import Inputs, parse_stamp, read_inputs, require_master, score_inputs, write_results
+from .workbook.recompute import (Inputs, parse_stamp, read_inputs, require_master, review_row, score_inputs,
+                                 write_results)
 from .workbook.safety import open_untrusted
 
 __all__ = ["EXPORT_SUFFIX", "PDF_SUFFIX", "SCORES_NOTE", "export", "export_names", "stamp_digest"]
@@ -118,6 +119,7 @@ def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False, rubri
     if book.read(L.SUMMARY).get(*_coords(inp.layout.summary_stamp_cell)) != stamp:  # a guard: _check_recomputed
         raise _other_version(book, inp, stamp)                                       # let through a stale stamp
     _replace_formulas(src, wb, inp, result)
+    add_unit_forms(wb, inp, result, stamp)
     score_sig = _coords(inp.layout.score_signature_cell)
     wb[L.SCORES].cell(*score_sig).value = SCORES_NOTE  # recompute of a 报送版 rewrites every formula
     restore_chart_styles(src, wb)
@@ -358,7 +360,7 @@ def _derived_value(spec: dict, v: dict, switches: Switches) -> object:
     return float(max(rates)) if rates else None
 
 
-def _engine_values(inp: Inputs, result: Result) -> dict[tuple[str, int, int], object]:
+def _engine_values(inp: Inputs, result: Result, picked: object) -> dict[tuple[str, int, int], object]:
     """(sheet, row, col) -> value for every formula cell the template puts in a workbook."""
     lay = inp.layout
     if [u.unit for u in result.units] != lay.units:
@@ -376,13 +378,86 @@ def _engine_values(inp: Inputs, result: Result) -> dict[tuple[str, int, int], ob
             values[(L.SCORES, row, lay.score_columns[rule.id])] = _rule_value(u, rule)
         values[(L.SCORES, row, lay.score_columns["applicable_max"])] = _number(u.applicable_max)
         values[(L.SCORES, row, lay.score_columns["live_total"])] = _number(u.total)
-        own = self_totals(inp.rubric, switches, u.self_scores, u.public_service)
-        sheet, col = L.form_sheet_name(u.unit), L.FORM_COLUMNS["self"]
-        for key in ("base", "base_scaled"):
-            values[(sheet, lay.form_total_rows[key], col)] = _number(getattr(own, key))
-        values[(sheet, lay.form_total_rows["total"], col)] = (
-            _number(own.total) if own.total is not None else f"尚有{own.missing}项未自评")
+        for key, value in _self_total_values(inp, switches, u).items():
+            values[(L.SELF_SCORES, row, lay.self_columns[key])] = value
+    values.update(_picker_values(inp, result, switches, picked))
     return values
+
+
+def _self_total_values(inp: Inputs, switches: Switches, u: UnitResult) -> dict[str, object]:
+    """What the self-total formulas show for a unit (自评得分's row, a 考评表): the engine's own sums."""
+    own = self_totals(inp.rubric, switches, u.self_scores, u.public_service)
+    return {"base": _number(own.base), "base_scaled": _number(own.base_scaled),
+            "total": _number(own.total) if own.total is not None else f"尚有{own.missing}项未自评"}
+
+
+def _self_score_value(inp: Inputs, i: int, rule_id: str) -> object:
+    """A self score as its cell shows it: the number typed (a formula's saved result), blank when none."""
+    value = inp.rows[i].get("self_" + rule_id)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
+        return float(value) if not isinstance(value, int) else value
+    return value
+
+
+def _picker_values(inp: Inputs, result: Result, switches: Switches, picked: object) -> dict[tuple[str, int, int], object]:
+    """The master's 考评表 for the unit picked on it, as its lookups compute (blank when none is picked)."""
+    lay = inp.layout
+    out: dict[tuple[str, int, int], object] = {}
+    index = lay.units.index(picked) if picked in lay.units else None
+    self_row = {} if index is None else {**{r.id: _self_score_value(inp, index, r.id) for r in inp.rubric.rules},
+                                         **_self_total_values(inp, switches, result.units[index])}
+    review = {} if index is None else review_row(lay, inp.rubric, result.units[index])
+    for (row, col), _ in lay.picker_formulas().items():
+        if (row, col) == L.FORM_INDEX_CELL:
+            value = None if index is None else index + 1
+        else:
+            key = next(k for k, r in {**lay.form_rows, **lay.form_total_rows}.items() if r == row)
+            if col == L.FORM_COLUMNS["self"]:
+                value = self_row.get(key)
+            elif col == L.FORM_COLUMNS["review"]:
+                value = review.get(key if key in lay.form_total_rows else f"score:{key}")
+            else:
+                value = review.get("why_total" if key == "total" else f"why:{key}")
+        out[(L.FORM, row, col)] = value
+    return out
+
+
+def add_unit_forms(wb, inp: Inputs, result: Result, stamp: str) -> None:
+    """Every unit's own 考评表 (考评表-<unit>, values only), after the master's 考评表: the official table as the
+    master shows it for that unit, its 自评得分 as typed, its self totals, 复核得分 and 计分依据 the engine's."""
+    from .workbook.sheets import form, style
+    from .workbook.sheets.context import SheetContext
+
+    lay = inp.layout
+    ctx = SheetContext(inp.rubric, lay, inp.choices, wb)
+    switches = Switches(inp.rubric, inp.choices)
+    F = L.FORM_COLUMNS
+    for ws in [ws for ws in wb.worksheets if ws.title.startswith(L.FORM_PREFIX)]:
+        wb.remove(ws)  # a 报送版 exported again: its forms are made anew
+    made = []
+    for i, u in enumerate(result.units):
+        form.build(ctx, u.unit)
+        ws = wb[L.form_sheet_name(u.unit)]
+        made.append(ws)
+        for rule in inp.rubric.rules:
+            _set_value(ws.cell(lay.form_rows[rule.id], F["self"]), _self_score_value(inp, i, rule.id))
+        for key, value in _self_total_values(inp, switches, u).items():
+            _set_value(ws.cell(lay.form_total_rows[key], F["self"]), value)
+        review = review_row(lay, inp.rubric, u)
+        for key, row in {**lay.form_rows, **lay.form_total_rows}.items():
+            total = key in lay.form_total_rows
+            _set_value(ws.cell(row, F["review"]), review[key if total else f"score:{key}"])
+            why = "why_total" if key == "total" else None if total else f"why:{key}"
+            if why:
+                _set_value(ws.cell(row, L.FORM_EXTRA_COLUMN), review[why])
+        _set_value(ws.cell(lay.form_stamp_row, 1), stamp)
+        style.fit_row_heights(ws)
+    # after the master's 考评表, in unit order
+    sheets = [ws for ws in wb._sheets if ws not in made]
+    at = next((n + 1 for n, ws in enumerate(sheets) if ws.title == L.FORM), len(sheets))
+    wb._sheets = sheets[:at] + made + sheets[at:]
 
 
 def _is_formula(cell) -> bool:
@@ -399,7 +474,7 @@ def _replace_formulas(src: Path, wb, inp: Inputs, result: Result) -> None:
     """Every formula cell gets its value: the engine's for the template's formulas, else the cached one."""
     import openpyxl
 
-    known = _engine_values(inp, result)
+    known = _engine_values(inp, result, wb[L.FORM].cell(*L.FORM_PICKER_CELL).value)
     for (sheet, row, col), value in known.items():  # array formulas span cells that hold no formula of their own
         _set_value(wb[sheet].cell(row, col), value)
     cached = None

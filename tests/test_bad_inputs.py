@@ -66,8 +66,9 @@ def data_ref(unit: str, key: str) -> str:
     return f"{L.DATA}!{L.cell(LAY.unit_row(UNITS.index(unit)), LAY.data_column(key).col)}"
 
 
-def form_ref(unit: str, rule_id: str) -> str:
-    return f"{L.form_sheet_name(unit)}!{LAY.form_self_cell(rule_id)}"
+def self_ref(unit: str, rule_id: str) -> str:
+    sheet, row, col = LAY.self_cell(UNITS.index(unit), rule_id)
+    return f"{sheet}!{L.cell(row, col)}"
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -257,9 +258,9 @@ def cell_blank_row(unit: str):
             if ws.cell(r, 1).value == unit:
                 for col in (1, 2, 3):
                     ws.cell(r, col).value = None
-        form = wb[L.form_sheet_name(unit)]
-        for rid in [r.id for r in RUBRIC.rules] + ["total"]:
-            form[LAY.form_self_cell(rid)].value = None
+        for rule in RUBRIC.rules:
+            sheet, row, col = LAY.self_cell(UNITS.index(unit), rule.id)
+            wb[sheet].cell(row, col).value = None
     return inject
 
 
@@ -659,8 +660,8 @@ CATALOGUE: list[Case] = [
     Case("cell-div0", "an Excel error value #DIV/0! in an input cell", "cell",
          cell_xml(data_ref("大冶市", "spotcheck_score"), "<v>#DIV/0!</v>", "e"),
          ("大冶市", data_ref("大冶市", "spotcheck_score"), "「#DIV/0!」", "Excel 错误值")),
-    Case("cell-na-self", "#N/A in a 自评得分 cell", "cell", cell_xml(form_ref("阳新县", "1.1"), "<v>#N/A</v>", "e"),
-         ("阳新县", form_ref("阳新县", "1.1"), "「#N/A」", "Excel 错误值")),
+    Case("cell-na-self", "#N/A in a 自评得分 cell", "cell", cell_xml(self_ref("阳新县", "1.1"), "<v>#N/A</v>", "e"),
+         ("阳新县", self_ref("阳新县", "1.1"), "「#N/A」", "Excel 错误值")),
     Case("cell-date", "a date in a count cell", "cell", cell_set(data_ref("黄石港区", "volume_m07"), dt.datetime(2020, 7, 31)),
          ("黄石港区", data_ref("黄石港区", "volume_m07"), "2020-07-31", "日期/时间")),
     Case("cell-huge", "a huge number", "cell", cell_set(data_ref("大冶市", "volume_m01"), 1e20),
@@ -775,17 +776,20 @@ CATALOGUE: list[Case] = [
          ("阳新县-自评.xlsx", "缺少工作表")),
     Case("merge-sheet-renamed", "数据录入 renamed", "merge", unit_file("阳新县", cell_rename_sheet(L.DATA, "数据")),
          ("阳新县-自评.xlsx", "缺少工作表「数据录入」")),
-    Case("merge-form-deleted", "the unit's 考评表 deleted", "merge",
-         unit_file("阳新县", lambda wb: wb.remove(wb[L.form_sheet_name("阳新县")])),
-         ("阳新县-自评.xlsx", "考评表-阳新县", "缺少单位「阳新县」的考评表")),
+    Case("merge-self-scores-deleted", "the 自评得分 sheet deleted", "merge",
+         unit_file("阳新县", lambda wb: wb.remove(wb[L.SELF_SCORES])),
+         ("阳新县-自评.xlsx", "缺少工作表「自评得分」")),
     Case("merge-header-changed", "a column header of 数据录入 changed", "merge",
          unit_file("阳新县", cell_set(f"{L.DATA}!C{L.DATA_HEADER_ROW}", "二月")),
          ("阳新县-自评.xlsx", f"{L.DATA}!C{L.DATA_HEADER_ROW}", "「二月」", "与主工作簿的模板不一致")),
     Case("merge-column-moved", "a column inserted in 数据录入", "merge", unit_file("阳新县", lambda wb: wb[L.DATA].insert_cols(3)),
          ("阳新县-自评.xlsx", f"{L.DATA}!C{L.DATA_KEY_ROW}", "列被插入")),
-    Case("merge-form-row-inserted", "a row inserted in the 考评表", "merge",
-         unit_file("阳新县", lambda wb: wb[L.form_sheet_name("阳新县")].insert_rows(6)),
-         ("阳新县-自评.xlsx", "考评表-阳新县!", "改动")),
+    Case("merge-self-row-inserted", "a row inserted in 自评得分", "merge",
+         unit_file("阳新县", lambda wb: wb[L.SELF_SCORES].insert_rows(6)),
+         ("阳新县-自评.xlsx", f"{L.SELF_SCORES}!A6", "应为「阳新县」", "改动")),
+    Case("merge-self-column-inserted", "a column inserted in 自评得分", "merge",
+         unit_file("阳新县", lambda wb: wb[L.SELF_SCORES].insert_cols(3)),
+         ("阳新县-自评.xlsx", f"{L.SELF_SCORES}!C{L.HEADER_ROW}", "列被插入")),
     Case("merge-concealment-header", "瞒报率明细's header changed", "merge",
          unit_file("阳新县", cell_set(f"{L.CONCEALMENT}!B{L.HEADER_ROW}", "部门")),
          ("阳新县-自评.xlsx", f"{L.CONCEALMENT}!B{L.HEADER_ROW}", "「部门」", "不一致")),

@@ -73,9 +73,10 @@ def test_values_only_copy_has_no_formula_and_no_error_value(exported):
     offending = [f"{ws.title}!{c.coordinate}" for ws in wb.worksheets for row in ws.iter_rows() for c in row
                  if c.data_type in ("f", "e") or (isinstance(c.value, str) and c.value in office.ERROR_CODES)]
     assert offending == []
-    assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES,
-                             *[form_sheet_name(u) for u in LAY.units], L.RESULT, L.SUMMARY, L.RETURNS, L.EVIDENCE,
-                             L.CHECK]
+    # every unit's own 考评表 is made here, after the master's one (issue 13)
+    assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, L.SELF_SCORES, L.FORM,
+                             *[form_sheet_name(u) for u in LAY.units], L.REVIEW, L.RESULT, L.SUMMARY, L.RETURNS,
+                             L.EVIDENCE, L.CHECK]
 
 
 def test_summary_holds_the_engines_numbers(exported, scored):
@@ -104,10 +105,26 @@ def test_summary_holds_the_engines_numbers(exported, scored):
 def test_forms_scores_and_derived_columns_are_values(exported, scored):
     _, result = scored
     wb = openpyxl.load_workbook(exported)
-    for u in result.units:
+    F = L.FORM_COLUMNS
+    for i, u in enumerate(result.units):
         form = wb[form_sheet_name(u.unit)]
+        assert form["A2"].value == f"填报单位：{u.unit}（盖章）"
         assert form[LAY.form_review_cell("total")].value == two(u.total)
         assert form[LAY.form_review_cell("base_scaled")].value == two(u.base_scaled)
+        assert form.cell(LAY.form_total_rows["total"], F["self"]).value == two(u.self_total)
+        assert form.cell(LAY.form_total_rows["total"], L.FORM_EXTRA_COLUMN).value == u.why_total
+        for rule in RUBRIC.rules:
+            typed = wb[L.SELF_SCORES].cell(LAY.unit_row(i), LAY.self_columns[rule.id]).value
+            assert form.cell(LAY.form_rows[rule.id], F["self"]).value == typed, (u.unit, rule.id)
+            assert form.cell(LAY.form_rows[rule.id], L.FORM_EXTRA_COLUMN).value == u.why[rule.id]
+        assert form[LAY.form_stamp_cell].value == wb[L.SUMMARY][LAY.summary_stamp_cell].value
+        assert wb[L.SELF_SCORES].cell(LAY.unit_row(i), LAY.self_columns["total"]).value == two(u.self_total)
+    # the master's 考评表 shows the unit picked on it (the first), as its lookups compute it
+    picker, first = wb[L.FORM], wb[form_sheet_name(LAY.units[0])]
+    assert picker.cell(*L.FORM_PICKER_CELL).value == LAY.units[0] and picker.cell(*L.FORM_INDEX_CELL).value == 1
+    for (row, col) in LAY.picker_formulas():
+        if (row, col) != L.FORM_INDEX_CELL:
+            assert picker.cell(row, col).value == first.cell(row, col).value, (row, col)
     scores = wb[L.SCORES]
     assert scores[LAY.score_signature_cell].value == SCORES_NOTE
     for i, u in enumerate(result.units):
@@ -132,8 +149,10 @@ def test_copy_keeps_layout_protection_print_setup_and_chart(exported, scored):
     src = openpyxl.load_workbook(scored[0])
     out = openpyxl.load_workbook(exported)
     assert out.properties.title == RUBRIC.document["attachment"]
-    for a, b in zip(src.worksheets, out.worksheets):
-        assert a.title == b.title
+    assert [ws.title for ws in out.worksheets if ws.title not in src.sheetnames] == [
+        form_sheet_name(u) for u in LAY.units]
+    for a in src.worksheets:
+        b = out[a.title]
         assert a.protection.sheet == b.protection.sheet, a.title
         assert sorted(map(str, a.merged_cells.ranges)) == sorted(map(str, b.merged_cells.ranges)), a.title
         assert {k: d.width for k, d in a.column_dimensions.items()} == {k: d.width for k, d in b.column_dimensions.items()}
@@ -172,7 +191,12 @@ def test_recompute_on_the_copy_puts_the_formulas_back(exported, scored, tmp_path
     book = OpenpyxlBook(Path(copy))
     outcome = recompute(book)
     assert outcome.ok
+    # the exported 考评表-<unit> are that export's values: recompute says it does not update them
+    [note] = [p for p in outcome.problems if p.label == "考评表"]
+    assert note.level == "warning" and "重算不会更新" in note.expected and "export --pdf" in note.hint
     assert book.formula_at(L.SUMMARY, L.FIRST_ROW, LAY.summary_columns["total"]).startswith('=IF(')
+    assert book.formula_at(L.SELF_SCORES, L.FIRST_ROW, LAY.self_columns["total"]).startswith('=IF(')
+    assert book.formula_at(L.FORM, *L.FORM_INDEX_CELL).startswith("=IFERROR(MATCH(")
     assert "MAX(0," in book.formula_at(L.SUMMARY, L.FIRST_ROW, LAY.summary_columns["total"])
     assert "HS_" in book.formula_at(L.SCORES, L.FIRST_ROW, LAY.score_columns["1.1"])
     assert [u.total for u in outcome.result.units] == [u.total for u in scored[1].units]

@@ -398,3 +398,19 @@ def test_reading_a_handout_gives_its_one_unit(world):
     assert inp.layout.handout and inp.layout.units == ["阳新县"] and inp.layout.public_service == [True]
     assert not [p for p in inp.problems if p.level == "error"]
     assert inp.rows[0]["objections"] is not None and inp.rows[0]["self_1.1"] is not None
+
+
+def test_a_handout_of_layout_1_is_still_read_and_another_layout_is_not(world, tmp_path):
+    """A 填报版's layout did not change when the master's did (issue 13): one sent out before still merges."""
+    import shutil
+
+    for version, ok in (("1", True), (L.LAYOUT_VERSION, True), ("0", False)):
+        path = Path(shutil.copy(world["filled"]["阳新县"], tmp_path / f"v{version}.xlsx"))
+        wb = openpyxl.load_workbook(path)
+        wb[L.HANDOUT_GUIDE][L.GUIDE_ID_CELLS["layout"]].value = version
+        wb.save(path)
+        inp = read_inputs(OpenpyxlBook(path))
+        errors = [p for p in inp.problems if p.level == "error"]
+        assert (not errors) == ok, (version, [p.message() for p in errors])
+        if ok:
+            assert inp.rows[0]["self_1.1"] is not None

@@ -173,8 +173,14 @@ def test_every_native_formula_has_a_value_in_the_scored_workbook(scored):
     values = recalculated.values
     blank_difference = {f"{get_column_letter(LAY.summary_columns['difference'])}{LAY.unit_row(i)}"
                         for i, u in enumerate(result.units) if u.difference is None}
-    for sheet in (L.SUMMARY, L.DATA):
-        missing = sorted(c for c in formula_cells(path, sheet) - blank_difference
+    from hscredit_xl.engine import self_totals
+
+    switches = Switches(RUBRIC, result.choices)
+    incomplete = {L.cell(LAY.unit_row(i), LAY.self_columns[key]) for i, u in enumerate(result.units)
+                  for key in ("base", "base_scaled")
+                  if self_totals(RUBRIC, switches, u.self_scores, u.public_service).total is None}
+    for sheet in (L.SUMMARY, L.DATA, L.SELF_SCORES):
+        missing = sorted(c for c in formula_cells(path, sheet) - blank_difference - incomplete
                          if values[sheet].get(c) in (None, ""))
         assert missing == [], sheet
 
@@ -189,9 +195,53 @@ def test_blank_template_formulas_compute_quietly(template):
             assert values[L.DATA].get(f"{get_column_letter(col)}{row}") in (None, "")
         for key in LAY.summary_formulas(row, RUBRIC.default_choices):
             assert at(values[L.SUMMARY], key, row) in (None, ""), key
-        form = values[L.form_sheet_name(LAY.units[i])]
-        total = form.get(LAY.form_self_cell("total"))
+        total = values[L.SELF_SCORES].get(L.cell(row, LAY.self_columns["total"]))
         assert isinstance(total, str) and total.startswith("尚有") and total.endswith("项未自评")
+    # the 考评表 shows its picked unit (the first): the same text; nothing reviewed yet, so blank, not 0.00
+    form = values[L.FORM]
+    assert form.get(L.cell(*L.FORM_INDEX_CELL)) == 1
+    assert form.get(LAY.form_self_cell("total")) == values[L.SELF_SCORES].get(L.cell(L.FIRST_ROW, LAY.self_columns["total"]))
+    for (row, col) in LAY.picker_formulas():
+        if col != L.FORM_COLUMNS["self"] and (row, col) != L.FORM_INDEX_CELL:
+            assert form.get(L.cell(row, col)) in (None, ""), L.cell(row, col)
+
+
+def test_self_totals_and_the_picked_form_give_the_engines_numbers(scored):
+    """自评得分's native self subtotals and totals are the engine's for every unit, under every variant's A5/A9;
+    the 考评表 (picked: the first unit) shows that unit's row of 自评得分 and of 复核明细 as recompute wrote it."""
+    from hscredit_xl.engine import self_totals
+    from hscredit_xl.workbook.recompute import review_row
+
+    _, result, recalculated = scored
+    values = recalculated.values[L.SELF_SCORES]
+    switches = Switches(RUBRIC, result.choices)
+    wrong = []
+    for i, u in enumerate(result.units):
+        own = self_totals(RUBRIC, switches, u.self_scores, u.public_service)
+        for key in ("base", "base_scaled", "total"):
+            shown = values.get(L.cell(LAY.unit_row(i), LAY.self_columns[key]))
+            expected = getattr(own, key)
+            if expected is None:  # a self score still missing (A5 full marks: 1.3 for every unit)
+                ok = shown == f"尚有{own.missing}项未自评" if key == "total" else shown in (None, "")
+            else:
+                ok = same(shown, expected)
+            if not ok:
+                wrong.append((u.unit, key, shown, str(expected)))
+    assert wrong == []
+    assert any(self_totals(RUBRIC, switches, u.self_scores, u.public_service).total is not None
+               for u in result.units)
+    form, first = recalculated.values[L.FORM], result.units[0]
+    review = review_row(LAY, RUBRIC, first)
+    for key, row in {**LAY.form_rows, **LAY.form_total_rows}.items():
+        total = key in LAY.form_total_rows
+        expected = review[key if total else f"score:{key}"]
+        shown = form.get(L.cell(row, L.FORM_COLUMNS["review"]))
+        assert shown == expected or same(shown, expected), (key, shown, expected)
+        if not total or key == "total":
+            assert form.get(L.cell(row, L.FORM_EXTRA_COLUMN)) == review["why_total" if total else f"why:{key}"]
+        self_shown = form.get(L.cell(row, L.FORM_COLUMNS["self"]))
+        self_typed = values.get(L.cell(L.FIRST_ROW, LAY.self_columns[key]))
+        assert self_shown == self_typed, key
 
 
 # ------------------------------------------------------------------------------------------ 汇总

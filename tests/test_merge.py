@@ -130,8 +130,9 @@ def test_what_is_copied_row_concealment_and_self_scores_as_values(env, tmp_path,
     unit = "大冶市"
     source = tmp_path / "unit.xlsx"
     wb = openpyxl.load_workbook(env["units"][unit])
-    form = wb[L.form_sheet_name(unit)]
-    form[LAY.form_self_cell("1.1")] = 9.5
+    sheet, row, col = LAY.self_cell(0, "1.1")
+    assert sheet == L.SELF_SCORES  # a full template keeps the self scores on 自评得分, one row per unit
+    wb[sheet].cell(row, col).value = 9.5
     # the unit names its departments; typed text values are copied as the values they stand for
     detail = wb[L.CONCEALMENT]
     detail.cell(L.FIRST_ROW, 2).value = "=市场监管局"  # text that starts with '=' stays text
@@ -154,11 +155,11 @@ def test_what_is_copied_row_concealment_and_self_scores_as_values(env, tmp_path,
     assert out[L.CONCEALMENT].cell(L.FIRST_ROW, 2).data_type == "s"
     assert rows[1] == ["大冶市", "被抽查部门2", pytest.approx(0.012)]
     assert rows[2][0] == "大冶市" and rows[3] == [None, None, None]
-    form = out[L.form_sheet_name(unit)]
-    assert form[LAY.form_self_cell("1.1")].value == 9.5
-    assert form[LAY.form_self_cell("total")].data_type == "f"  # the 考评表 sums the self scores itself
+    selfs = out[L.SELF_SCORES]
+    assert selfs.cell(row, col).value == 9.5
+    assert selfs.cell(row, LAY.self_columns["total"]).data_type == "f"  # 自评得分 sums the self scores itself
     # every cell written is a value: a unit's file never brings a formula into the master
-    for sheet in (L.DATA, L.CONCEALMENT, L.form_sheet_name(unit)):
+    for sheet in (L.DATA, L.CONCEALMENT, L.SELF_SCORES):
         before = openpyxl.load_workbook(env["template"])[sheet]
         for r in out[sheet].iter_rows():
             for c in r:
@@ -311,3 +312,75 @@ def test_report_json_carries_the_stamp_and_says_whether_it_matches_the_inputs(en
     assert report["stamp"]["matches_inputs"] is False
     assert report["stamp"]["inputs_sha256"] != report["inputs_sha256"]
     assert report["stamp"]["recomputed_at"] == stamp["recomputed_at"]  # as written by the last recompute
+
+
+# ------------------------------------------------------------------------------------------ layout 1 (issue 13)
+OLD_MASTER = ROOT / "tests" / "data" / "layout1_sample.xlsx"  # the scored sample as the tool made it with one
+# 考评表 per unit (workbook layout 1), kept to check that an old master is refused and can be merged
+
+
+def test_an_old_master_is_refused_with_what_to_do(env, tmp_path, capsys):
+    old = Path(shutil.copy(OLD_MASTER, tmp_path / "old.xlsx"))
+    before = old.read_bytes()
+    one_row = tmp_path / "unit.csv"
+    header, rows = sample_csv_rows()
+    with one_row.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerow(rows[0])
+    for args in (("recompute", old), ("fill", old, sample_path()), ("merge", old, one_row), ("report", old)):
+        code, _, err = cli(capsys, *args)
+        assert code == 2, (args, err)
+        assert "旧版格式" in err and "考评表-大冶市" in err and L.SELF_SCORES in err, (args, err)
+        assert "hscredit-xl new" in err and "hscredit-xl merge" in err, (args, err)
+        assert "Traceback" not in err
+    assert old.read_bytes() == before
+
+
+def test_an_old_master_merges_into_a_new_one_unit_by_unit(env, tmp_path, capsys):
+    """`new`, then `merge NEW.xlsx OLD.xlsx`: every unit's data, 瞒报率明细, self scores (read from the old
+    per-unit 考评表) arrive; the inputs are exactly those of the same data filled into a new template."""
+    master = fresh_master(env, tmp_path)
+    before = OLD_MASTER.read_bytes()
+    code, out, err = cli(capsys, "merge", master, OLD_MASTER)
+    assert code == 0, err
+    assert OLD_MASTER.read_bytes() == before
+    assert "旧版格式" in err
+    for unit in UNITS:
+        assert f"已合并：{unit}" in out
+    merged, direct = read_inputs(OpenpyxlBook(master)), read_inputs(OpenpyxlBook(env["direct"]))
+    assert any(v is not None for r in merged.rows for k, v in r.items() if k.startswith("self_"))
+    assert [{k: v for k, v in r.items() if k.startswith("self_")} for r in merged.rows] == \
+           [{k: v for k, v in r.items() if k.startswith("self_")} for r in direct.rows]
+    assert merged.digest == direct.digest, "the very same inputs"
+
+
+def test_an_old_full_template_of_one_unit_merges(env, tmp_path, capsys):
+    """A unit that filled last version's full template (one 考评表 per unit): its self scores are read from its
+    own 考评表."""
+    wb = openpyxl.load_workbook(OLD_MASTER)
+    keep = "阳新县"
+    for i, unit in enumerate(UNITS):  # the other units' inputs cleared: a unit's own copy
+        if unit == keep:
+            continue
+        for column in LAY.data_columns:
+            wb[L.DATA].cell(LAY.unit_row(i), column.col).value = None
+        for rule in RUBRIC.rules:
+            wb[L.form_sheet_name(unit)][LAY.form_self_cell(rule.id)].value = None
+        wb[L.RETURNS].cell(LAY.unit_row(i), LAY.returns_columns()["self_total_typed"][0]).value = None
+    detail = wb[L.CONCEALMENT]
+    for row in range(L.FIRST_ROW, detail.max_row + 1):
+        if detail.cell(row, 1).value not in (None, keep):
+            for col in (1, 2, 3):
+                detail.cell(row, col).value = None
+    own = tmp_path / "阳新县-old.xlsx"
+    wb.save(own)
+    master = fresh_master(env, tmp_path)
+    code, out, err = cli(capsys, "merge", master, own)
+    assert code == 0, err
+    assert "已合并：阳新县" in out
+    i = UNITS.index(keep)
+    merged, direct = read_inputs(OpenpyxlBook(master)), read_inputs(OpenpyxlBook(env["direct"]))
+    assert merged.rows[i] == direct.rows[i]
+    assert merged.locate(i, "self_1.1") == f"{L.SELF_SCORES}!{L.cell(*LAY.self_cell(i, '1.1')[1:])}"
+    assert all(r.get("self_1.1") is None for k, r in enumerate(merged.rows) if k != i)

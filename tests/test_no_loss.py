@@ -190,8 +190,8 @@ def test_fill_replace_takes_the_file_and_says_so(filled, capsys):
 
 def test_a_blank_in_the_data_file_erases_nothing(filled, tmp_path, capsys):
     """The city's 综合评定 (adjustment and reason) and a unit's self score survive a file without them."""
-    form = L.form_sheet_name("大冶市")
-    self_cell = LAY.form_self_cell("1.2.1")
+    form, row, col = LAY.self_cell(0, "1.2.1")  # 大冶市's row of 自评得分
+    self_cell = L.cell(row, col)
     set_cells(filled, {data_cell("下陆区", "adjustment"): 2, data_cell("下陆区", "adjustment_reason"): "日常工作突出",
                        (form, self_cell): 6})
     header, rows = sample()

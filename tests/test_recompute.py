@@ -80,35 +80,39 @@ def test_report_of_recomputed_workbook_equals_score_of_the_same_data(scored):
             assert a[key] == b[key], (a["unit"], key)
 
 
-def test_recompute_writes_review_scores_into_each_form_and_the_summary(scored):
+def test_recompute_writes_review_scores_into_the_review_rows_and_the_summary(scored):
     report = json.loads(run("score", str(sample_path()), "--json").stdout)
     wb = openpyxl.load_workbook(scored)
     from hscredit_xl.rubric import load_rubric
 
     rubric = load_rubric()
     lay = L.Layout.build(rubric)
+    review = wb[L.REVIEW]  # one row per unit: what each unit's 考评表 shows (issue 13)
     for i, unit in enumerate(report["units"]):
-        form = wb[L.form_sheet_name(unit["unit"])]
+        row = lay.unit_row(i)
+        got = {key: review.cell(row, col).value for key, col in lay.review_columns.items()}
+        assert review.cell(row, 1).value == unit["unit"]
         for rule in rubric.base_rules:
             expected = unit["rules"][rule.id]
-            got = form.cell(lay.form_rows[rule.id], 9).value
-            assert got == (expected if expected is not None else "不参加考核"), (unit["unit"], rule.id)
-        assert form.cell(lay.form_rows["5"], 9).value == unit["bonus"]
-        assert form.cell(lay.form_rows["6"], 9).value == unit["deduction"]
-        assert form.cell(lay.form_total_rows["total"], 9).value == unit["total"]
+            assert got[f"score:{rule.id}"] == (expected if expected is not None else "不参加考核"), (unit["unit"], rule.id)
+        assert got["score:5"] == unit["bonus"] and got["score:6"] == unit["deduction"]
+        assert (got["base"], got["base_scaled"], got["total"]) == (unit["base"], unit["base_scaled"], unit["total"])
         # 计分依据 beside each score: the engine's own explanation (issue 12), printed with the form
         for rule in rubric.rules:
-            assert form.cell(lay.form_rows[rule.id], L.FORM_EXTRA_COLUMN).value == unit["why"][rule.id]
-        assert form.cell(L.FORM_HEADER_ROW, L.FORM_EXTRA_COLUMN).value == "计分依据"
-        assert form.print_area[0].endswith(f"$J${lay.form_stamp_row}") if isinstance(form.print_area, list) \
-            else form.print_area.endswith(f"$J${lay.form_stamp_row}")
+            assert got[f"why:{rule.id}"] == unit["why"][rule.id]
+        assert got["why_total"] == unit["why_total"]
         summary = wb[L.SUMMARY]
-        row = lay.unit_row(i)
         assert summary.cell(row, 1).value == unit["unit"]
         for rule in rubric.base_rules:
             assert summary.cell(row, lay.summary_columns[rule.id]).value == unit["rules"][rule.id]
+    form = wb[L.FORM]  # the one 考评表 looks the picked unit up, prints 计分依据 with the table, and the stamp
+    assert form.cell(L.FORM_HEADER_ROW, L.FORM_EXTRA_COLUMN).value == "计分依据"
+    assert form.print_area[0].endswith(f"$J${lay.form_stamp_row}") if isinstance(form.print_area, list) \
+        else form.print_area.endswith(f"$J${lay.form_stamp_row}")
     stamp = wb[L.SUMMARY][lay.summary_stamp_cell].value
     assert stamp.startswith("复核时间：") and "SHA-256：" in stamp and "黄信用办〔2021〕2号" in stamp
+    assert form[lay.form_stamp_cell].value == stamp
+    assert all(form.cell(r, c).value == f for (r, c), f in lay.picker_formulas().items())
 
 
 def test_recompute_never_changes_an_input_cell(filled, scored):
@@ -203,7 +207,7 @@ def test_changing_a_switch_in_settings_rewrites_the_formulas_and_rescores(scored
     formula = out[L.SCORES].cell(L.FIRST_ROW, lay.score_columns["1.2.5"]).value
     assert isinstance(formula, ArrayFormula) and "HS_RATESCORE" in formula.text and ",10,TRUE" in formula.text
     # the printed forms say the option now in force, and no longer call it the default (issue 12)
-    form = out[L.form_sheet_name("大冶市")]
+    form = out[L.FORM]
     assert form.cell(lay.form_rows["1.2.5"], L.FORM_COLUMNS["scoring"]).value.endswith(f"〔口径 A3 {option.short}〕")
     note = form.cell(lay.form_note_row, 1).value
     assert f"口径 A3 {rubric.switches['A3'].title}：{option.label}（非默认）" in note

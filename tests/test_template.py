@@ -23,7 +23,7 @@ from hscredit_xl.workbook import layout as L
 from hscredit_xl.workbook.atomic import save_workbook_atomic
 from hscredit_xl.workbook.layout import Layout
 from hscredit_xl.workbook.template import (
-    COMPUTED_STYLE, INPUT_FILL, INPUT_STYLE, build_template, item_label, points_label, scoring_segments,
+    COMPUTED_STYLE, HEADER_STYLE, INPUT_FILL, INPUT_STYLE, build_template, item_label, points_label, scoring_segments,
     write_template)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,6 @@ RUBRIC = load_rubric()
 LAY = Layout.build(RUBRIC)
 CHOICES = RUBRIC.default_choices
 UNITS = [u.name for u in RUBRIC.units]
-FORMS = [L.form_sheet_name(u) for u in UNITS]
 
 
 def _saved(tmp_path_factory, name: str, **kw) -> openpyxl.Workbook:
@@ -136,9 +135,10 @@ def test_snapshot_notices_changes(wb, fresh_path):
     """The staleness check can fail: a changed text, validation, merge or lock each changes the snapshot."""
     base = snapshot(wb)
     for mutate in (
-        lambda b: setattr(b[FORMS[0]].cell(LAY.form_rows["1.2.3"], L.FORM_COLUMNS["scoring"]), "value", "改"),
+        lambda b: setattr(b[L.FORM].cell(LAY.form_rows["1.2.3"], L.FORM_COLUMNS["scoring"]), "value", "改"),
         lambda b: setattr(b[L.DATA].data_validations.dataValidation[0], "formula1", "1"),
-        lambda b: b[FORMS[0]].unmerge_cells(f"A{LAY.form_rows['1.1']}:A{LAY.form_rows['1.3']}"),
+        lambda b: b[L.FORM].unmerge_cells(f"A{LAY.form_rows['1.1']}:A{LAY.form_rows['1.3']}"),
+        lambda b: setattr(b[L.SELF_SCORES].cell(L.FIRST_ROW, LAY.self_columns["total"]), "value", "=1"),
         lambda b: setattr(b[L.SETTINGS].cell(LAY.weight_rows["平安建设考核"], 2), "protection",
                           openpyxl.styles.Protection(locked=True)),
         lambda b: setattr(b[L.SCORES].cell(L.FIRST_ROW, LAY.score_columns["1.1"]), "value",
@@ -152,9 +152,11 @@ def test_snapshot_notices_changes(wb, fresh_path):
 
 # --------------------------------------------------------------------------------------- sheets
 def test_sheet_names_and_order(wb):
-    assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, *FORMS, L.RESULT, L.SUMMARY,
-                             L.RETURNS, L.EVIDENCE, L.CHECK]
-    assert FORMS[0] == "考评表-大冶市"
+    # the same sheets for any number of units: one 考评表, the unit picked on it (issue 13)
+    assert wb.sheetnames == [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, L.SELF_SCORES, L.FORM, L.REVIEW,
+                             L.RESULT, L.SUMMARY, L.RETURNS, L.EVIDENCE, L.CHECK]
+    assert (L.SELF_SCORES, L.FORM, L.REVIEW) == ("自评得分", "考评表", "复核明细")
+    assert L.form_sheet_name(UNITS[0]) == "考评表-大冶市"  # a 填报版's, an exported one
     assert all(len(name) <= 31 for name in wb.sheetnames)
 
 
@@ -162,8 +164,8 @@ def test_custom_units(tmp_path_factory):
     long_name = "某某市某某县某某经济技术开发区管理委员会及其下属单位"
     units = ["甲县", "乙区", long_name]
     book = _saved(tmp_path_factory, "custom.xlsx", units=units, public_service=[True, False, False])
-    forms = [n for n in book.sheetnames if n.startswith(L.FORM_PREFIX)]
-    assert forms == ["考评表-甲县", "考评表-乙区", L.form_sheet_name(long_name)]
+    assert not [n for n in book.sheetnames if n.startswith(L.FORM_PREFIX)]
+    assert len(book.sheetnames) == len(build_template().sheetnames)
     assert all(len(name) <= 31 for name in book.sheetnames)
     settings = book[L.SETTINGS]
     rows = range(L.FIRST_ROW, L.FIRST_ROW + 3)
@@ -173,7 +175,10 @@ def test_custom_units(tmp_path_factory):
     scores = book[L.SCORES]
     top = scores.cell(L.FIRST_ROW, lay.score_columns["1.1"]).value
     assert isinstance(top, ArrayFormula) and top.ref == f"B{L.FIRST_ROW}:B{L.FIRST_ROW + 2}"
-    assert book[forms[2]].cell(2, 1).value == f"填报单位：{long_name}（盖章）"
+    assert book[L.FORM].cell(*L.FORM_PICKER_CELL).value == "甲县"
+    assert [book[L.SELF_SCORES].cell(r, 1).value for r in rows] == units
+    assert [book[L.REVIEW].cell(r, 1).value for r in rows] == units
+    assert f"$A${L.FIRST_ROW + 2}" in book[L.FORM].cell(*L.FORM_INDEX_CELL).value
 
 
 def test_unit_list_is_checked():
@@ -365,13 +370,40 @@ def _collapse(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+@pytest.fixture(scope="module")
+def unit_forms(fresh_path) -> openpyxl.Workbook:
+    """Every unit's own 考评表 as export makes them from the master (form.build), saved and read back."""
+    from hscredit_xl.workbook.sheets import form
+    from hscredit_xl.workbook.sheets.context import SheetContext
+
+    book = openpyxl.load_workbook(fresh_path)
+    for unit in UNITS:
+        form.build(SheetContext(RUBRIC, LAY, CHOICES, book), unit)
+    path = fresh_path.parent / "forms.xlsx"
+    book.save(path)
+    return openpyxl.load_workbook(path)
+
+
+FORMS = [L.FORM] + UNITS  # the master's one 考评表 (picked unit), each unit's own
+
+
+def _form(wb, unit_forms, form: str):
+    """(sheet, unit shown): the master's 考评表 shows its first unit until another is picked."""
+    if form == L.FORM:
+        return wb[L.FORM], UNITS[0]
+    return unit_forms[L.form_sheet_name(form)], form
+
+
 @pytest.mark.parametrize("form", FORMS)
-def test_form_is_the_official_table(wb, form):
-    ws = wb[form]
+def test_form_is_the_official_table(wb, unit_forms, form):
+    ws, unit = _form(wb, unit_forms, form)
+    picker = form == L.FORM
     F = L.FORM_COLUMNS
-    unit = UNITS[FORMS.index(form)]
     assert ws["A1"].value == RUBRIC.document["attachment"]
-    assert ws["A2"].value == f"填报单位：{unit}（盖章）"
+    if picker:
+        assert (ws["A2"].value, ws.cell(*L.FORM_PICKER_CELL).value, ws["F2"].value) == ("填报单位：", unit, "（盖章）")
+    else:
+        assert ws["A2"].value == f"填报单位：{unit}（盖章）"
     assert [ws.cell(L.FORM_HEADER_ROW, c).value for c in range(1, 10)] == [
         "序号", "考评项目", "考评指标", "分值", "考评内容", "评分办法", "考评方式", "自评得分", "复核得分"]
     merges = {str(r) for r in ws.merged_cells.ranges}
@@ -411,6 +443,14 @@ def test_form_is_the_official_table(wb, form):
                 assert _collapse(text) in notice, text
             for rule in ind.rules:
                 row = LAY.form_rows[rule.id]
+                if picker:  # looked up: the unit's row of 自评得分, of 复核明细
+                    lookups = LAY.picker_formulas()
+                    for col in (F["self"], F["review"], L.FORM_EXTRA_COLUMN):
+                        c = ws.cell(row, col)
+                        assert c.value == lookups[(row, col)] and c.protection.locked and c.style == COMPUTED_STYLE
+                    assert f"'{L.SELF_SCORES}'!${col_letter(LAY.self_columns[rule.id])}$" in lookups[(row, F["self"])]
+                    assert f"'{L.REVIEW}'!" in lookups[(row, F["review"])]
+                    continue
                 assert ws.cell(row, F["self"]).style == INPUT_STYLE
                 assert ws.cell(row, F["review"]).value is None
                 assert ws.cell(row, F["review"]).protection.locked
@@ -429,9 +469,10 @@ def test_form_is_the_official_table(wb, form):
     assert ws.cell(r12[4], F["scoring"]).value.startswith("5. 双公示数据瞒报率，总分20分。")
 
 
-@pytest.mark.parametrize("form", FORMS[:1])
-def test_form_totals_note_validation_and_print_setup(wb, form):
-    ws = wb[form]
+@pytest.mark.parametrize("form", FORMS[:2])
+def test_form_totals_note_validation_and_print_setup(wb, unit_forms, form):
+    ws, unit = _form(wb, unit_forms, form)
+    picker = form == L.FORM
     F = L.FORM_COLUMNS
     merges = {str(r) for r in ws.merged_cells.ranges}
     labels = {k: ws.cell(r, 1).value for k, r in LAY.form_total_rows.items()}
@@ -440,12 +481,19 @@ def test_form_totals_note_validation_and_print_setup(wb, form):
     assert labels["total"] == "考评总分（加分后不超过100分，再扣减）"
     for row in LAY.form_total_rows.values():
         assert f"A{row}:G{row}" in merges
-        assert ws.cell(row, F["review"]).value is None and ws.cell(row, F["review"]).protection.locked
+        review = ws.cell(row, F["review"])
+        assert review.value == (LAY.picker_formulas()[(row, F["review"])] if picker else None)
+        assert review.protection.locked
     total = LAY.form_total_rows["total"]
-    # the self subtotals and total are summed by formulas, as the 填报版 does (issue 10): nothing typed there
+    # the self subtotals and total are formulas, as the 填报版 does (issue 10): nothing typed there; the master's
+    # 考评表 looks up 自评得分's, which sums them the same way
     for key in ("base", "base_scaled", "total"):
         c = ws.cell(LAY.form_total_rows[key], F["self"])
         assert c.data_type == "f" and c.protection.locked and c.style == COMPUTED_STYLE
+        if picker:
+            assert f"${col_letter(LAY.self_columns[key])}$" in c.value
+        else:
+            assert c.value == LAY.form_self_formulas(UNITS.index(unit), CHOICES)[key]
     note = ws.cell(LAY.form_note_row, 1).value
     assert "1.2.5" in note and "×20" in note and "3.2" in note and "佐证资料" in note
     assert ws[LAY.form_stamp_cell].value is None
@@ -458,12 +506,19 @@ def test_form_totals_note_validation_and_print_setup(wb, form):
         for rng in dv.sqref.ranges:
             for row in range(rng.min_row, rng.max_row + 1):
                 by_cell[(row, rng.min_col)] = dv
-    for rule in RUBRIC.rules:
-        dv = by_cell[(LAY.form_rows[rule.id], F["self"])]
-        assert (dv.type, dv.operator, dv.formula1) == ("decimal", "between", "0")
-        assert dv.formula2 == f"{rule.points.normalize():f}"
-        assert CJK.search(dv.prompt) and CJK.search(dv.error) and dv.showErrorMessage
-    assert "扣" in by_cell[(LAY.form_rows["6"], F["self"])].prompt
+    if picker:  # the one input: which unit, from 设置's list
+        assert list(by_cell) == [L.FORM_PICKER_CELL]
+        dv = by_cell[L.FORM_PICKER_CELL]
+        assert dv.type == "list" and dv.formula1 == f"'{L.SETTINGS}'!$A${L.FIRST_ROW}:$A${LAY.last_row}"
+        assert CJK.search(dv.prompt) and dv.showErrorMessage and not ws.cell(*L.FORM_PICKER_CELL).protection.locked
+        assert f"A2:B2" in merges and "C2:E2" in merges
+    else:
+        for rule in RUBRIC.rules:
+            dv = by_cell[(LAY.form_rows[rule.id], F["self"])]
+            assert (dv.type, dv.operator, dv.formula1) == ("decimal", "between", "0")
+            assert dv.formula2 == f"{rule.points.normalize():f}"
+            assert CJK.search(dv.prompt) and CJK.search(dv.error) and dv.showErrorMessage
+        assert "扣" in by_cell[(LAY.form_rows["6"], F["self"])].prompt
     assert (total, F["self"]) not in by_cell
     ps = ws.page_setup
     assert (ps.paperSize, ps.orientation, ps.fitToWidth, ps.fitToHeight) == (9, "landscape", 1, 0)
@@ -472,6 +527,55 @@ def test_form_totals_note_validation_and_print_setup(wb, form):
     assert ws.print_options.horizontalCentered
     assert "&P" in ws.oddFooter.center.text
     assert ws.column_dimensions["F"].width >= 40  # 评分办法 is the wide column
+
+
+def test_self_scores_one_row_per_unit_typed_per_rule_summed_by_formulas(wb):
+    """自评得分 (issue 13): what each 考评表 held per unit, as one row per unit: a typed cell per rule, validated
+    0…the rule's points, and the self subtotals and total by the same native formulas, re-targeted at the row."""
+    from hscredit_xl.workbook.sheets.self_scores import column_keys
+
+    ws = wb[L.SELF_SCORES]
+    keys = column_keys(LAY)
+    assert keys["1.1"] == "self_1.1" and keys["total"] == "auto_total"
+    for key, col in LAY.self_columns.items():
+        assert ws.cell(L.HEADER_ROW, col).value == keys[key]
+        assert ws.cell(L.DATA_HEADER_ROW, col).style == HEADER_STYLE
+    by_range = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
+    for rule in RUBRIC.rules:
+        col = col_letter(LAY.self_columns[rule.id])
+        dv = by_range[f"{col}{L.FIRST_ROW}:{col}{LAY.last_row}"]
+        assert (dv.type, dv.operator, dv.formula1, dv.formula2) == ("decimal", "between", "0",
+                                                                     f"{rule.points.normalize():f}")
+    for i, unit in enumerate(UNITS):
+        row = LAY.unit_row(i)
+        assert ws.cell(row, 1).value == unit
+        for rule in RUBRIC.rules:
+            c = ws.cell(row, LAY.self_columns[rule.id])
+            assert c.value is None and c.style == INPUT_STYLE and not c.protection.locked
+        formulas = LAY.self_row_formulas(i, CHOICES)
+        for key in ("base", "base_scaled", "total"):
+            c = ws.cell(row, LAY.self_columns[key])
+            assert c.value == formulas[key] and c.protection.locked and c.style == COMPUTED_STYLE
+        # the same formula as a 考评表's, its cells moved from a column of rule rows to the unit's row
+        form = LAY.form_self_formulas(i, CHOICES)["total"]
+        for rule in RUBRIC.rules:
+            form = form.replace(f"H{LAY.form_rows[rule.id]}", f"{col_letter(LAY.self_columns[rule.id])}{row}")
+        for key in ("base", "base_scaled"):
+            form = form.replace(f"H{LAY.form_total_rows[key]}", f"{col_letter(LAY.self_columns[key])}{row}")
+        assert formulas["total"] == form
+    assert ws.freeze_panes == "B5"
+
+
+def test_review_sheet_one_row_per_unit_for_recompute_to_fill(wb):
+    ws = wb[L.REVIEW]
+    headers = {key: ws.cell(L.HEADER_ROW, col).value for key, col in LAY.review_columns.items()}
+    assert headers["score:1.2.5"] == "1.2.5 复核得分" and headers["why:1.2.5"] == "1.2.5 计分依据"
+    assert headers["total"].startswith("考评总分") and headers["why_total"] == "考评总分的计分依据"
+    assert sorted(LAY.review_columns.values()) == list(range(2, 2 + len(LAY.review_columns)))
+    for i, unit in enumerate(UNITS):
+        assert ws.cell(LAY.unit_row(i), 1).value == unit
+        assert all(ws.cell(LAY.unit_row(i), col).value is None for col in LAY.review_columns.values())
+    assert ws.protection.sheet
 
 
 # --------------------------------------------------------------------------------------- 汇总
@@ -563,12 +667,13 @@ def test_inputs_unlocked_styled_and_validated_everything_else_locked(wb):
                 + n * len(LAY.data_columns)  # 数据录入
                 + 3 * (LAY.concealment_last_row - L.FIRST_ROW + 1)  # 瞒报率明细
                 + 5 * (LAY.evidence_last_row - L.FIRST_ROW + 1)  # 佐证资料 (unit, rule, requirement, files, note)
-                + n * len(RUBRIC.rules))  # 自评得分 per rule, per form (the totals are formulas)
+                + n * len(RUBRIC.rules)  # 自评得分 per rule and unit (the totals are formulas)
+                + 1)  # 考评表: which unit it shows
     assert total_inputs == expected
 
 
 def test_fonts_are_cjk_friendly(wb):
-    for ws in (wb[L.DATA], wb[FORMS[0]], wb[L.SUMMARY]):
+    for ws in (wb[L.DATA], wb[L.FORM], wb[L.SELF_SCORES], wb[L.REVIEW], wb[L.SUMMARY]):
         for row in ws.iter_rows():
             for c in row:
                 if isinstance(c.value, str):

@@ -19,7 +19,6 @@ from ..scoring import InputProblems
 from ..unitlist import check_unit_names
 from . import layout as L
 from .book import Book
-from .layout import form_sheet_name
 from .recompute import read_inputs, read_structure
 
 YES, NO = "是", "否"
@@ -230,13 +229,20 @@ def write_data(book: Book, lay: L.Layout, i: int, values: dict[str, object]) -> 
 
 
 def write_self_scores(book: Book, lay: L.Layout, i: int, self_scores: dict) -> None:
-    """The 考评表's 自评得分 of the rules given (the totals there are formulas); the others are left as they are.
-    A typed self total goes to 报送情况, where recompute compares it with the unit's own items; a 填报版 has no
-    place for it."""
-    sheet = form_sheet_name(lay.units[i])
-    for rule in lay.rubric.rules:
-        if rule.id in self_scores:
-            book.write(sheet, lay.form_rows[rule.id], L.FORM_COLUMNS["self"], [[_cell_value(self_scores[rule.id])]])
+    """The unit's 自评得分 of the rules given — its row of 自评得分 (the master), its 考评表 (a 填报版); the
+    totals there are formulas. The other rules are left as they are; a run of given rules is one write. A typed
+    self total goes to 报送情况, where recompute compares it with the unit's own items; a 填报版 has no place
+    for it."""
+    cells = [(lay.self_cell(i, rule.id), _cell_value(self_scores[rule.id])) for rule in lay.rubric.rules
+             if rule.id in self_scores]
+    run: list[tuple[tuple[str, int, int], object]] = []
+    for (sheet, row, col), value in cells + [(("", 0, 0), None)]:
+        if run and (sheet, row, col) != (run[0][0][0], run[0][0][1], run[0][0][2] + len(run)):
+            first = run[0][0]
+            book.write(first[0], first[1], first[2], [[v for _, v in run]])
+            run = []
+        if sheet:
+            run.append(((sheet, row, col), value))
     if "total" in self_scores and not lay.handout and L.RETURNS in book.sheet_names:
         col = lay.returns_columns()["self_total_typed"][0]
         book.write(L.RETURNS, lay.unit_row(i), col, [[_cell_value(self_scores["total"])]])

@@ -19,13 +19,18 @@ from ..rubric import Evidence, Field, Rubric, Rule
 
 TEMPLATE_ID = "hscredit-xl-template"
 HANDOUT_ID = "hscredit-xl-handout"  # a unit's 填报版: that unit alone, native formulas only
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"
+# layout 1: the master had one 考评表-<unit> sheet per unit, the self scores typed there (read from a unit's old
+# full template by merge; an old master is refused with what to do). A 填报版's layout did not change.
+PER_UNIT_FORM_LAYOUTS = ("1",)
+HANDOUT_LAYOUTS = ("1", LAYOUT_VERSION)
 
 GUIDE, SETTINGS, DATA, CONCEALMENT, SCORES, SUMMARY, CHECK = (
     "说明", "设置", "数据录入", "瞒报率明细", "计分", "汇总", "校验结果")
 HANDOUT_GUIDE, SUBMISSION, EVIDENCE, RETURNS = "填报说明", "报送信息", "佐证资料", "报送情况"
 RESULT = "考核评价结果"
-FORM_PREFIX = "考评表-"
+FORM_PREFIX = "考评表-"  # a 填报版's 考评表, each exported 考评表 (and the master's of layout 1): 考评表-<unit>
+SELF_SCORES, FORM, REVIEW = "自评得分", "考评表", "复核明细"  # the master: self scores, one picked form, review rows
 
 FIRST_ROW = 5  # first unit row on 数据录入, 计分, 汇总, 设置 (headers above)
 CONCEALMENT_ROWS = 200  # input rows on 瞒报率明细 per template (units × departments spot-checked)
@@ -66,6 +71,10 @@ FORM_COLUMNS = {"number": 1, "item": 2, "indicator": 3, "points": 4, "content": 
 FORM_EXTRA_COLUMN = FORM_COLUMNS["review"] + 1
 RANKED_BY_CITY = "由市信用办排名复核"  # a 填报版's reference score of a rule ranked among the units
 NOT_ASSESSED = "不参加考核"
+# the master's one 考评表: the unit is picked in FORM_PICKER_CELL (a list of 设置's units); FORM_INDEX_CELL (beside
+# the printed table) finds its row on 自评得分 and 复核明细, which every looked-up cell reads
+FORM_PICKER_CELL = (2, 3)  # C2, merged over C2:E2
+FORM_INDEX_CELL = (2, FORM_EXTRA_COLUMN + 2)  # L2
 CHECK_STATUS_CELL = "A2"  # 校验结果: 「尚未重算」 until recompute writes its status
 CHECK_HEADER_ROW = 3  # 校验结果: problems from row 4 down
 CHECK_COLUMNS = {"level": 1, "unit": 2, "field": 3, "label": 4, "value": 5, "message": 6}
@@ -81,8 +90,9 @@ def ref(sheet: str, row: int, col: int, absolute: bool = False) -> str:
     return f"'{sheet}'!{d}{col_letter(col)}{d}{row}"
 
 
-def cell(row: int, col: int) -> str:
-    return f"{col_letter(col)}{row}"
+def cell(row: int, col: int, absolute: bool = False) -> str:
+    d = "$" if absolute else ""
+    return f"{d}{col_letter(col)}{d}{row}"
 
 
 @dataclass(frozen=True)
@@ -119,17 +129,25 @@ class Layout:
     # 考评表
     form_rows: dict[str, int] = field(default_factory=dict)
     form_total_rows: dict[str, int] = field(default_factory=dict)
+    # 自评得分 (one row per unit: a column per rule, then the self subtotals and total) and 复核明细 (one row per
+    # unit: 复核得分 per rule and the totals, then 计分依据 per rule and of the total)
+    self_columns: dict[str, int] = field(default_factory=dict)
+    review_columns: dict[str, int] = field(default_factory=dict)
     # a unit's 填报版: one unit, 数据录入 one row per data key (data_rows), no city columns
     handout: bool = False
     data_rows: dict[str, int] = field(default_factory=dict)
+    # a master of layout 1 (one 考评表-<unit> per unit, self scores typed there): read by merge, never written
+    per_unit_forms: bool = False
 
     @classmethod
     def build(cls, rubric: Rubric, units: list[str] | None = None,
-              public_service: list[bool] | None = None, *, handout: bool = False) -> Layout:
+              public_service: list[bool] | None = None, *, handout: bool = False,
+              per_unit_forms: bool = False) -> Layout:
         if units is None:
             units = [u.name for u in rubric.units]
             public_service = [u.public_service for u in rubric.units]
-        lay = cls(rubric, list(units), list(public_service or [False] * len(units)), handout=handout)
+        lay = cls(rubric, list(units), list(public_service or [False] * len(units)), handout=handout,
+                  per_unit_forms=per_unit_forms or handout)
         if handout and len(units) != 1:
             raise ValueError("填报版只含一个单位")
         n = len(units)
@@ -180,6 +198,12 @@ class Layout:
         for key in ("base", "base_scaled", "total"):
             lay.form_total_rows[key] = row
             row += 1
+
+        keys = [r.id for r in rubric.rules] + ["base", "base_scaled", "total"]
+        lay.self_columns = {key: 2 + n for n, key in enumerate(keys)}
+        keys = ([f"score:{r.id}" for r in rubric.rules] + ["base", "base_scaled", "total"]
+                + [f"why:{r.id}" for r in rubric.rules] + ["why_total"])
+        lay.review_columns = {key: 2 + n for n, key in enumerate(keys)}
         return lay
 
     # ----------------------------------------------------------------------------------------------- helpers
@@ -294,9 +318,16 @@ class Layout:
         return cell(self.form_stamp_row, FORM_COLUMNS["number"])
 
     def form_self_cell(self, rule_id: str) -> str:
-        """考评表 cell of a rule's 自评得分 (typed by the unit); rule_id may also be 'total'."""
+        """考评表 cell of a rule's 自评得分 (typed by the unit in a 填报版); rule_id may also be 'total'."""
         row = self.form_total_rows["total"] if rule_id == "total" else self.form_rows[rule_id]
         return cell(row, FORM_COLUMNS["self"])
+
+    def self_cell(self, index: int, rule_id: str) -> tuple[str, int, int]:
+        """(sheet, row, col) where unit `index`'s self score of a rule is typed: its row on 自评得分, or its
+        考评表 (a 填报版, a master of layout 1)."""
+        if self.per_unit_forms:
+            return form_sheet_name(self.units[index]), self.form_rows[rule_id], FORM_COLUMNS["self"]
+        return SELF_SCORES, self.unit_row(index), self.self_columns[rule_id]
 
     def form_review_cell(self, key: str) -> str:
         """考评表 cell of 复核得分 that recompute writes: a rule id, or base / base_scaled / total."""
@@ -402,22 +433,34 @@ class Layout:
         return f"'{SETTINGS}'!$B${self.unit_row(index)}=\"是\""
 
     def form_self_formulas(self, index: int, choices: dict[str, str]) -> dict[str, str]:
-        """考评表's self subtotals and self total, by native formulas, exactly as the engine sums self scores.
-
-        base: the sum of the self scores of the rules that apply, once every one of them is filled in;
-        base_scaled: 折算 to the full score where A5 prorates (rounded as A9 says); total: min(cap, base + bonus)
-        − deduction, never below the floor — or a text saying how many self scores are still missing.
-        """
+        """A 考评表's self subtotals and self total (column 自评得分, one row per rule): see _self_formulas."""
         col = col_letter(FORM_COLUMNS["self"])
+        return self._self_formulas(index, choices, lambda rid: f"{col}{self.form_rows[rid]}",
+                                   f"{col}{self.form_total_rows['base']}", f"{col}{self.form_total_rows['base_scaled']}")
+
+    def self_row_formulas(self, index: int, choices: dict[str, str]) -> dict[str, str]:
+        """自评得分's self subtotals and self total of unit `index` (its row, one column per rule)."""
+        row = self.unit_row(index)
+        c = {key: f"{col_letter(col)}{row}" for key, col in self.self_columns.items()}
+        return self._self_formulas(index, choices, c.__getitem__, c["base"], c["base_scaled"])
+
+    def _self_formulas(self, index: int, choices: dict[str, str], at, base: str, scaled: str) -> dict[str, str]:
+        """The self subtotals and self total, by native formulas, exactly as the engine sums self scores.
+
+        `at(rule_id)` is the cell of a rule's self score (the base rules' cells are one block, in rule order);
+        `base` and `scaled` the cells these formulas go to. base: the sum of the self scores of the rules that
+        apply, once every one of them is filled in; base_scaled: 折算 to the full score where A5 prorates
+        (rounded as A9 says); total: min(cap, base + bonus) − deduction, never below the floor — or a text
+        saying how many self scores are still missing.
+        """
         base_rules = self.rubric.base_rules
-        rows = [self.form_rows[r.id] for r in base_rules]
-        block = f"{col}{min(rows)}:{col}{max(rows)}"
+        block = f"{at(base_rules[0].id)}:{at(base_rules[-1].id)}"
         count_adj = sum_adj = required_adj = max_adj = ""
         for rule in base_rules:
             cond = self.self_applies(index, rule, choices)
             if cond == "TRUE":
                 continue
-            c = f"{col}{self.form_rows[rule.id]}"
+            c = at(rule.id)
             if cond == "FALSE":
                 count_adj += f"-COUNT({c})"
                 sum_adj += f"-N({c})"
@@ -431,8 +474,6 @@ class Layout:
         count = f"(COUNT({block}){count_adj})"
         required = f"({len(base_rules)}{required_adj})"
         full = _num(self.rubric.totals["full"])
-        base = f"{col}{self.form_total_rows['base']}"
-        scaled = f"{col}{self.form_total_rows['base_scaled']}"
         out = {"base": f'=IF({count}<{required},"",SUM({block}){sum_adj})'}
         if self.rubric.policy(choices, "group_absent") == "prorate":
             most = f"({_num(sum((r.points for r in base_rules), Decimal(0)))}{max_adj})"
@@ -442,12 +483,38 @@ class Layout:
             out["base_scaled"] = f'=IF({base}="","",IF({most}={full},{base},{prorated}))'
         else:
             out["base_scaled"] = f'=IF({base}="","",{base})'
-        bonus = "+".join(f"N({col}{self.form_rows[r.id]})" for r in self.rubric.rules if r.role == "bonus") or "0"
-        deduction = "+".join(f"N({col}{self.form_rows[r.id]})" for r in self.rubric.rules
-                             if r.role == "deduction") or "0"
+        bonus = "+".join(f"N({at(r.id)})" for r in self.rubric.rules if r.role == "bonus") or "0"
+        deduction = "+".join(f"N({at(r.id)})" for r in self.rubric.rules if r.role == "deduction") or "0"
         cap, floor = _num(self.rubric.totals["cap"]), _num(self.rubric.totals["floor"])
         out["total"] = (f'=IF({count}<{required},"尚有"&({required}-{count})&"项未自评",'
                         f"MAX({floor},MIN({cap},{scaled}+{bonus})-({deduction})))")
+        return out
+
+    # ------------------------------------------------------------------------------- the master's one 考评表
+    def picker_formulas(self) -> dict[tuple[int, int], str]:
+        """(row, col) -> formula of every looked-up cell of the master's 考评表: the picked unit's row is found
+        once (FORM_INDEX_CELL); its self scores and self totals come from 自评得分, its 复核得分 and 计分依据
+        from 复核明细 (the stamp below is recompute's to write). A blank source shows blank (INDEX alone would
+        show 0)."""
+        first, last = FIRST_ROW, self.last_row
+        k, picked = cell(*FORM_INDEX_CELL, absolute=True), cell(*FORM_PICKER_CELL, absolute=True)
+        # MATCH reads * ? ~ in a name as wildcards: they are escaped
+        name = f'SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({picked},"~","~~"),"*","~*"),"?","~?")'
+        out = {FORM_INDEX_CELL: f"=IFERROR(MATCH({name},'{SELF_SCORES}'!$A${first}:$A${last},0),\"\")"}
+
+        def pick(sheet: str, col: int) -> str:
+            rng = f"'{sheet}'!${col_letter(col)}${first}:${col_letter(col)}${last}"
+            return f'=IF({k}="","",IF(INDEX({rng},{k})="","",INDEX({rng},{k})))'
+
+        F = FORM_COLUMNS
+        rows = {**self.form_rows, **self.form_total_rows}
+        for key, row in rows.items():
+            out[(row, F["self"])] = pick(SELF_SCORES, self.self_columns[key])
+            out[(row, F["review"])] = pick(REVIEW, self.review_columns[key if key in self.form_total_rows
+                                                                        else f"score:{key}"])
+            why = "why_total" if key == "total" else None if key in self.form_total_rows else f"why:{key}"
+            if why:
+                out[(row, FORM_EXTRA_COLUMN)] = pick(REVIEW, self.review_columns[why])
         return out
 
     # --------------------------------------------------------------------- 填报版: scores a unit can compute

@@ -7,13 +7,15 @@ What is copied, per unit file, into the master:
 * the unit's row of 数据录入 (every input column);
 * the unit's rows of 瞒报率明细 (department and rate), replacing the master's rows of that unit; every other
   unit's rows stay where they are;
-* the unit's 自评得分 cells of its 考评表 (each rule and the total).
+* the unit's 自评得分: from its 考评表 (a 填报版, or a full template of layout 1, which had one 考评表 per unit)
+  or its row of 自评得分 (a full template), into the master's 自评得分 row of the unit; a typed self total
+  into 报送情况.
 Values are copied as read and checked (a rate typed "８５％" arrives as 0.85, "是 " as 是), never as formulas.
 A unit may also send its data file (contract §1, a .csv with its one row): the same checks, the same copy.
 
 Which unit a file belongs to — the rule: **a unit file holds data for exactly one unit.** A unit "has data"
 in a file when any of its input cells holds something: a cell of its 数据录入 row, a 瞒报率明细 row naming
-it, or a 自评得分 cell of its 考评表. A file with no unit's data (an empty template) and a file with data for
+it, or one of its 自评得分 cells. A file with no unit's data (an empty template) and a file with data for
 two or more units (another unit's data, or last year's whole workbook) are refused; the message says where
 each unit's data is. The unit's name is that of the file's own unit list, matched to the master's after
 normalising what people type (full-width forms, spaces, '.'/'・' for '·'); a name the master does not know
@@ -49,14 +51,15 @@ from ..rubric import Rubric
 from ..scoring import InputProblems
 from . import layout as L
 from .book import Book, OpenpyxlBook
-from .fill import _cell_value, conflicts, write_concealment, write_data, write_unit_rows
+from .fill import _cell_value, conflicts, write_concealment, write_data, write_self_scores, write_unit_rows
 from .layout import Layout, form_sheet_name
 from .recompute import Inputs, _at, _value, read_inputs, read_structure, require_master
 from .rubricof import same_rubric
 from .safety import open_untrusted
 
 # problems after which a file's data can not be located reliably: stop reading that file there
-_STRUCTURAL = {"工作表", "模板标识", "数据键", "单位名称", "考评表", "考评表表头", "合并单元格", "表头"}
+_STRUCTURAL = {"工作表", "模板标识", "模板格式", "数据键", "单位名称", "考评表", "考评表表头", "自评得分表头",
+               "合并单元格", "表头"}
 _ADJUSTMENT_KEYS = ("adjustment", "adjustment_reason")
 
 
@@ -123,10 +126,9 @@ def merge_books(master: Book, unit_paths: list[Path], *, replace_values: bool = 
     choices = dict(minp.rubric.default_choices, **minp.choices)
     merged: list[UnitFile] = []
     for path in unit_paths:
-        unit_file, found = read_unit_file(path, master, minp, choices)
+        unit_files, found = read_unit_files(path, master, minp, choices)
         problems += found
-        if unit_file is not None:
-            merged.append(unit_file)
+        merged += unit_files
 
     by_unit: dict[int, list[UnitFile]] = {}
     for uf in merged:
@@ -167,20 +169,53 @@ def merge_books(master: Book, unit_paths: list[Path], *, replace_values: bool = 
     return MergeOutcome(merged, problems)
 
 
-def read_unit_file(path: Path, master: Book, minp: Inputs, choices: dict[str, str]) -> tuple[UnitFile | None,
-                                                                                            list[Problem]]:
-    """A unit's file, read as data and checked; (None, problems) when it can not be merged."""
+def read_unit_files(path: Path, master: Book, minp: Inputs, choices: dict[str, str]) -> tuple[list[UnitFile],
+                                                                                              list[Problem]]:
+    """What a file brings: one unit's (a 填报版, a full template, a data file), or — a master of layout 1, which
+    the city brings into a new master (hscredit-xl new, then merge OLD.xlsx) — every unit's it holds data for."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        return read_unit_csv(path, minp, choices)
+        unit_file, problems = read_unit_csv(path, minp, choices)
+        return [unit_file] if unit_file is not None else [], problems
     try:
         book = OpenpyxlBook(path, open_untrusted(path), values=open_untrusted(path, data_only=True))
     except InputProblems as exc:
-        return None, _in_file(path, exc.problems)
+        return [], _in_file(path, exc.problems)
     other = same_rubric(book, minp.rubric, "该文件")
     if other:
-        return None, _in_file(path, other)
-    inp = read_inputs(book, minp.rubric, choices=minp.choices)
+        return [], _in_file(path, other)
+    inp = read_inputs(book, minp.rubric, choices=minp.choices, per_unit_forms_ok=True)  # an old full template too
+    if inp.layout is not None and inp.layout.per_unit_forms and not inp.layout.handout \
+            and len(_units_with_data(inp)) > 1 and not _structural(inp.problems):
+        return _read_old_master(path, book, inp, master, minp, choices)
+    unit_file, problems = _read_unit_book(path, book, inp, master, minp, choices)
+    return [unit_file] if unit_file is not None else [], problems
+
+
+def _read_old_master(path: Path, book: Book, inp: Inputs, master: Book, minp: Inputs,
+                     choices: dict[str, str]) -> tuple[list[UnitFile], list[Problem]]:
+    """A master of layout 1 with several units' data: each unit is read and checked as a unit's file would be
+    (its name must be one of the new master's); the file name names no unit, so it is not compared."""
+    own = [p for p in inp.problems
+           if not (p.field.startswith(f"{L.SETTINGS}!") and p.label not in ("单位", "隐藏行", "合并单元格"))]
+    problems = _in_file(path, own) + _in_file(path, _compare_structure(book, master, inp.layout))
+    problems.append(_file_problem(path, f"旧版格式（每个单位一张考评表）的主工作簿，含 {len(_units_with_data(inp))} 个单位的"
+                                        "数据：逐个单位合并", level=WARNING))
+    if _structural(problems):
+        return [], problems
+    out = []
+    for i in _units_with_data(inp):
+        unit_file, found = _unit_of_file(path, book, inp, i, master, minp, choices, [], name_hint=False)
+        problems += found
+        if unit_file is not None:
+            out.append(unit_file)
+    if any(p.level == ERROR for p in problems):
+        return [], problems
+    return out, problems
+
+
+def _read_unit_book(path: Path, book: Book, inp: Inputs, master: Book, minp: Inputs,
+                    choices: dict[str, str]) -> tuple[UnitFile | None, list[Problem]]:
     if inp.layout is None:
         return None, _in_file(path, inp.problems)
     # the unit's 设置 is not the city's: its switches, weights and 1.3 flags are not used, nor checked
@@ -214,6 +249,14 @@ def read_unit_file(path: Path, master: Book, minp: Inputs, choices: dict[str, st
                 problems += [p for p in _in_file(path, found) if p.level == ERROR and p.value != ""]
         return None, problems
     (i, _), = units.items()
+    return _unit_of_file(path, book, inp, i, master, minp, choices, problems)
+
+
+def _unit_of_file(path: Path, book: Book, inp: Inputs, i: int, master: Book, minp: Inputs,
+                  choices: dict[str, str], problems: list[Problem],
+                  name_hint: bool = True) -> tuple[UnitFile | None, list[Problem]]:
+    """Unit i of a file read: checked as the master's unit of that name, with what merge writes for it.
+    `problems`: the file's own (every error is kept, of the warnings those of this unit)."""
     written_as = inp.layout.units[i]
     known = {normalize_unit_name(u): k for k, u in enumerate(minp.layout.units)}
     target = known.get(normalize_unit_name(written_as))
@@ -230,7 +273,7 @@ def read_unit_file(path: Path, master: Book, minp: Inputs, choices: dict[str, st
     row, (units_read, found) = _parse(inp, i, name, minp, choices)
     reported = {p.field for p in problems if p.level == ERROR}  # one error per cell
     problems += [p for p in _in_file(path, found) if p.field not in reported]
-    hint = _file_name_hint(path, name, minp.layout.units)
+    hint = _file_name_hint(path, name, minp.layout.units) if name_hint else None
     if hint:
         problems.append(hint)
     if any(p.level == ERROR for p in problems) or not units_read:
@@ -312,9 +355,13 @@ def _header_cells(lay: Layout) -> list[tuple[str, int, int]]:
 
 
 def _compare_structure(book: Book, master: Book, lay: Layout) -> list[Problem]:
+    return _compare_cells(book, master, _header_cells(lay))
+
+
+def _compare_cells(book: Book, master: Book, cells: list[tuple[str, int, int]]) -> list[Problem]:
     problems = []
     grids: dict[tuple[int, str], object] = {}
-    for sheet, row, col in _header_cells(lay):
+    for sheet, row, col in cells:
         for n, b in ((0, book), (1, master)):
             if (n, sheet) not in grids:
                 grids[(n, sheet)] = b.read(sheet)
@@ -328,8 +375,11 @@ def _compare_structure(book: Book, master: Book, lay: Layout) -> list[Problem]:
 
 
 def _compare_form(book: Book, master: Book, lay: Layout, unit: str, name: str) -> list[Problem]:
-    """The unit's 考评表 against the master's: header row, each rule's row, the total rows."""
-    sheet, master_sheet = form_sheet_name(unit), form_sheet_name(name)
+    """The unit's 考评表 against the master's (a 填报版, an old full template): header row, each rule's row, the
+    total rows — the same rows as the master's one 考评表. A full template of this layout: 自评得分's key row."""
+    if not lay.per_unit_forms:
+        return _compare_cells(book, master, [(L.SELF_SCORES, L.HEADER_ROW, c) for c in lay.self_columns.values()])
+    sheet, master_sheet = form_sheet_name(unit), L.FORM
     mine, theirs = book.read(sheet), master.read(master_sheet)
     cells = [(L.FORM_HEADER_ROW, c) for c in L.FORM_COLUMNS.values()]
     cells += [(r, L.FORM_COLUMNS["points"]) for r in lay.form_rows.values()]  # 评分办法 names the options in force
@@ -381,12 +431,8 @@ def _write_unit(master: Book, lay: Layout, grid, uf: UnitFile) -> list[Problem]:
                                     f"单位文件「{uf.path.name}」中的调整分与主工作簿中的（{shown(current[0])}）不同："
                                     "保留主工作簿的值"))
 
-    sheet = form_sheet_name(unit)
-    self_col = L.FORM_COLUMNS["self"]
-    for rule in lay.rubric.rules:
-        score = uf.data.self_scores.get(rule.id)
-        if score is not None:
-            master.write(sheet, lay.form_rows[rule.id], self_col, [[_cell_value(score)]])
+    write_self_scores(master, lay, i, {rule.id: uf.data.self_scores[rule.id] for rule in lay.rubric.rules
+                                       if uf.data.self_scores.get(rule.id) is not None})
     if "total" in uf.data.self_scores:
         uf.facts["self_total_typed"] = uf.data.self_scores["total"]
     return problems

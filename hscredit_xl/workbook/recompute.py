@@ -114,11 +114,13 @@ def _parse_cell(raw: object, parse):
     return None if raw is None else parse(raw)
 
 
-def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
+def read_structure(book: Book, rubric: Rubric | None = None, *, per_unit_forms_ok: bool = False) -> Inputs:
     """Check that the book is our template and read 设置 (units, switches, weights): what fill and recompute share.
 
     The book is read by the rubric it records (rubricof.py); `rubric`: the one given (`--rubric`, or the master's
-    rubric already found), which must be the recorded one. A rubric that can not be found is a problem here."""
+    rubric already found), which must be the recorded one. A rubric that can not be found is a problem here.
+    per_unit_forms_ok: a master of layout 1 (one 考评表-<unit> per unit) is read too (merge takes one as a unit's
+    file); otherwise it is refused with what to do (new template, merge the old file into it)."""
     from .rubricof import resolve
 
     rubric, problems = resolve(book, rubric)
@@ -129,27 +131,57 @@ def read_structure(book: Book, rubric: Rubric | None = None) -> Inputs:
     names = set(book.sheet_names)
     if L.HANDOUT_GUIDE in names and L.GUIDE not in names:
         return _read_handout_structure(book, inp, names)
-    for sheet in (L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, L.SUMMARY, L.CHECK):
+    forms = [n for n in book.sheet_names if n.startswith(L.FORM_PREFIX)]
+    legacy = L.GUIDE in names and _layout_of(book) in L.PER_UNIT_FORM_LAYOUTS
+    if legacy or (L.GUIDE in names and L.SELF_SCORES not in names and forms):
+        if not per_unit_forms_ok:
+            inp.error("", forms[0] if forms else f"{L.GUIDE}!{L.GUIDE_ID_CELLS['layout']}", "模板格式",
+                      f"格式版本 {_layout_of(book) or '?'}",
+                      f"这是旧版格式的主工作簿：每个单位一张考评表（如「{forms[0] if forms else L.FORM_PREFIX + '单位'}」），"
+                      f"没有「{L.SELF_SCORES}」表；本版本的主工作簿只有一张「{L.FORM}」表（顶部选择单位），"
+                      f"自评得分逐单位填在「{L.SELF_SCORES}」表，不能直接用于本版本",
+                      "请用  hscredit-xl new -o 新模板.xlsx  生成新模板（其他单位名单加 --units），再运行  hscredit-xl merge "
+                      "新模板.xlsx 旧文件.xlsx  把旧文件中各单位的数据、自评得分和报送信息合并进来（旧文件不会被改动）")
+            return inp
+    required = [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, L.SUMMARY, L.CHECK]
+    if not (legacy or (L.SELF_SCORES not in names and forms)):
+        required[5:5] = [L.SELF_SCORES, L.FORM, L.REVIEW]
+    for sheet in required:
         if sheet not in names:
             inp.error("", sheet, "工作表", "", f"缺少工作表「{sheet}」：不是本工具生成的模板，或工作表被改名/删除",
                       "请用 hscredit-xl new 生成新模板后重新填写")
     if inp.problems:
         return inp
-    _check_identity(book.read(L.GUIDE), inp, L.GUIDE, Layout.build(rubric).identity(), "模板",
+    expected = Layout.build(rubric).identity()
+    if legacy or (L.SELF_SCORES not in names and forms):
+        expected = dict(expected, layout=_layout_of(book) if _layout_of(book) in L.PER_UNIT_FORM_LAYOUTS else "1")
+    _check_identity(book.read(L.GUIDE), inp, L.GUIDE, expected, "模板",
                     "请用 hscredit-xl new 生成新模板后重新填写")
     if inp.problems:
         return inp
     units, flags = _read_settings_units(book, inp)
     if inp.problems:
         return inp
-    inp.layout = Layout.build(rubric, units, flags)
+    per_unit = expected["layout"] in L.PER_UNIT_FORM_LAYOUTS
+    inp.layout = Layout.build(rubric, units, flags, per_unit_forms=per_unit)
     inp.public_service = {normalize_unit_name(u): f for u, f in zip(units, flags)}
     _read_switches_and_weights(book, inp)
-    for unit in units:
-        if form_sheet_name(unit) not in names:
-            inp.error(unit, form_sheet_name(unit), "考评表", "", f"缺少单位「{unit}」的考评表：工作表被改名或删除")
+    if per_unit:
+        for unit in units:
+            if form_sheet_name(unit) not in names:
+                inp.error(unit, form_sheet_name(unit), "考评表", "", f"缺少单位「{unit}」的考评表：工作表被改名或删除")
+    elif forms:  # a 报送版: the 考评表 export added are values of that export
+        inp.warn("", "、".join(forms[:3]) + ("等" if len(forms) > 3 else ""), "考评表", f"{len(forms)} 张",
+                 f"这些考评表是导出报送版时的数值，重算不会更新它们；以「{L.FORM}」「{L.REVIEW}」「{L.SUMMARY}」表为准",
+                 "需要打印的考评表请重新运行 hscredit-xl export --pdf")
     _check_merged(book, inp)
     return inp
+
+
+def _layout_of(book: Book) -> object:
+    """The layout version 说明 names (None when the cell is missing)."""
+    row, col = _coords(L.GUIDE_ID_CELLS["layout"])
+    return book.read(L.GUIDE).get(row, col) if L.GUIDE in book.sheet_names else None
 
 
 def _check_identity(guide: Grid, inp: Inputs, sheet: str, expected: dict[str, str], what: str, hint: str) -> None:
@@ -176,8 +208,11 @@ def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
     if inp.problems:
         return inp
     guide = book.read(L.HANDOUT_GUIDE)
-    _check_identity(guide, inp, L.HANDOUT_GUIDE, Layout.build(inp.rubric, ["-"], [False], handout=True).identity(),
-                    "填报版", "请用市信用办发的填报版重新填写")
+    expected = Layout.build(inp.rubric, ["-"], [False], handout=True).identity()
+    found = guide.get(*_coords(L.GUIDE_ID_CELLS["layout"]))
+    if found in L.HANDOUT_LAYOUTS:  # a 填报版's own layout did not change from layout 1 to 2
+        expected["layout"] = found
+    _check_identity(guide, inp, L.HANDOUT_GUIDE, expected, "填报版", "请用市信用办发的填报版重新填写")
     row, col = _coords(L.HANDOUT_ID_CELLS["unit"])
     unit = guide.get(row, col)
     if not isinstance(unit, str) or not unit.strip():
@@ -194,12 +229,14 @@ def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
     return inp
 
 
-def read_inputs(book: Book, rubric: Rubric | None = None, *, choices: dict[str, str] | None = None) -> Inputs:
+def read_inputs(book: Book, rubric: Rubric | None = None, *, choices: dict[str, str] | None = None,
+                per_unit_forms_ok: bool = False) -> Inputs:
     """Read and check the template's structure and inputs; every problem is collected in Inputs.problems.
 
-    choices: switch choices that override the book's own 设置 (merge reads a unit's file by the master's).
+    choices: switch choices that override the book's own 设置 (merge reads a unit's file by the master's);
+    per_unit_forms_ok: read a master of layout 1 too (merge: an old full template as a unit's file).
     """
-    inp = read_structure(book, rubric)
+    inp = read_structure(book, rubric, per_unit_forms_ok=per_unit_forms_ok)
     if inp.layout is None or any(p.level == ERROR and p.label in ("工作表", "考评表") for p in inp.problems):
         return inp
     if choices is not None:
@@ -207,7 +244,10 @@ def read_inputs(book: Book, rubric: Rubric | None = None, *, choices: dict[str, 
     inp.rows = [{"unit": u} for u in inp.layout.units]
     _read_data_sheet(book, inp)
     _read_concealment(book, inp)
-    _read_forms(book, inp)
+    if inp.layout.per_unit_forms:
+        _read_forms(book, inp)
+    else:
+        _read_self_scores(book, inp)
     from .returns import read_returns
 
     inp.returns = read_returns(book, inp.layout)
@@ -314,9 +354,13 @@ def input_areas(lay: Layout) -> list[tuple[str, int, int, int, int]]:
     ] + common
     areas += [(L.SETTINGS, r, 3, r, 3) for r in lay.switch_rows.values()]
     areas += [(L.SETTINGS, r, 2, r, 2) for r in lay.weight_rows.values()]
-    for unit in lay.units:
-        sheet = form_sheet_name(unit)
-        areas += [(sheet, r, L.FORM_COLUMNS["self"], r, L.FORM_COLUMNS["self"]) for r in form_rows]
+    if lay.per_unit_forms:  # layout 1
+        for unit in lay.units:
+            sheet = form_sheet_name(unit)
+            areas += [(sheet, r, L.FORM_COLUMNS["self"], r, L.FORM_COLUMNS["self"]) for r in form_rows]
+    else:
+        rule_cols = [lay.self_columns[r.id] for r in lay.rubric.rules]
+        areas.append((L.SELF_SCORES, L.FIRST_ROW, 1, lay.last_row, max(rule_cols)))
     return areas
 
 
@@ -335,7 +379,7 @@ def _check_merged(book: Book, inp: Inputs) -> None:
             if any(m1 <= r2 and r1 <= m2 and mc1 <= c2 and c1 <= mc2 for r1, c1, r2, c2 in areas):
                 ref = f"{cell(m1, mc1)}:{cell(m2, mc2)}"
                 unit = ""
-                if sheet in (L.DATA, L.SETTINGS) and m1 == m2:
+                if sheet in (L.DATA, L.SETTINGS, L.SELF_SCORES) and m1 == m2:
                     unit = unit_of_row.get(m1, "")
                 elif sheet.startswith(L.FORM_PREFIX):
                     unit = next((u for u in lay.units if form_sheet_name(u) == sheet), "")
@@ -458,6 +502,44 @@ def _read_forms(book: Book, inp: Inputs) -> None:
         if hidden & {row for row, _ in rows.values()}:
             inp.warn(unit, _at(sheet, min(hidden & {row for row, _ in rows.values()}), col), "隐藏行", "",
                      "考评表中有自评得分所在的行被隐藏；隐藏行的数据照常读取", "请取消隐藏，核对自评得分")
+
+
+def _read_self_scores(book: Book, inp: Inputs) -> None:
+    """自评得分: each unit's row, one column per rule (the subtotals and the total there are formulas)."""
+    from .sheets.self_scores import column_keys
+
+    lay = inp.layout
+    grid = book.read(L.SELF_SCORES)
+    for key, text in column_keys(lay).items():
+        col = lay.self_columns[key]
+        if grid.get(L.HEADER_ROW, col) != text:
+            inp.error("", _at(L.SELF_SCORES, L.HEADER_ROW, col), "自评得分表头", grid.get(L.HEADER_ROW, col),
+                      f"应为「{text}」：{L.SELF_SCORES}表的列被插入、删除或移动", "请勿改动模板的行列")
+            return
+    hidden = book.hidden_rows(L.SELF_SCORES)
+    for i, unit in enumerate(lay.units):
+        row = lay.unit_row(i)
+        if grid.get(row, 1) != unit:
+            inp.error(unit, _at(L.SELF_SCORES, row, 1), "单位名称", grid.get(row, 1),
+                      f"应为「{unit}」（与设置表一致）：{L.SELF_SCORES}表的行被插入、删除、排序或改动",
+                      f"请按设置表的单位顺序恢复{L.SELF_SCORES}表的各行")
+            inp.skipped.add(unit)
+            continue
+        if row in hidden:
+            inp.warn(unit, _at(L.SELF_SCORES, row, 1), "隐藏行", unit,
+                     f"该单位在{L.SELF_SCORES}表的行被隐藏；隐藏行的数据照常读取", "请取消隐藏，核对自评得分")
+        for rule in inp.rubric.rules:
+            col = lay.self_columns[rule.id]
+            inp.rows[i]["self_" + rule.id] = _value(book, grid, L.SELF_SCORES, row, col, inp, unit,
+                                                   f"自评得分 {rule.id}")
+            inp.locations[(i, "self_" + rule.id)] = _at(L.SELF_SCORES, row, col)
+    rule_cols = [lay.self_columns[r.id] for r in inp.rubric.rules]
+    for row in range(lay.last_row + 1, grid.max_row + 1):
+        if any(grid.get(row, c) not in (None, "") for c in [1, *rule_cols]):
+            inp.error("", _at(L.SELF_SCORES, row, 1), "自评得分行", grid.get(row, 1),
+                      f"单位行之外有数据：只有第 {L.FIRST_ROW}～{lay.last_row} 行是各单位的自评得分",
+                      "如需增加单位，请用 hscredit-xl new --units 生成新模板")
+            break
 
 
 def _plain(v: object) -> object:
@@ -605,8 +687,9 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
         book.write(L.SUMMARY, *_coords(lay.legacy_stamp_cell), [[None]])
     if L.RESULT in book.sheet_names:
         _write_result(book, lay, result, stamp)
-    for u in units:
-        _write_form(book, lay, rubric, u, stamp)
+    write_review(book, lay, rubric, units)
+    if L.FORM in book.sheet_names:
+        book.write(L.FORM, lay.form_stamp_row, 1, [[stamp]])
     if L.RETURNS in book.sheet_names and inp.returns is not None:
         from .returns import unit_statuses, write_returns_sheet
 
@@ -655,10 +738,10 @@ def _stamp(inp: Inputs, now: dt.datetime | None, previous: object) -> str:
     return f"{STAMP_PREFIX}{moment}{tail}"
 
 
-def _write_form(book: Book, lay: Layout, rubric: Rubric, u, stamp: str) -> None:
-    """复核得分 and, beside it, 计分依据 (how each score came about) — one block per 考评表."""
-    sheet = form_sheet_name(u.unit)
-    block = []
+def review_row(lay: Layout, rubric: Rubric, u) -> dict[str, object]:
+    """A unit's 复核得分 and 计分依据 by 复核明细's keys, as its 考评表 shows them: the bonus item and the deduction
+    as one score each, a rule the unit is not assessed on as 不参加考核."""
+    out: dict[str, object] = {}
     for rule in rubric.rules:
         if rule.role == "bonus":
             value = _f(u.bonus)
@@ -667,12 +750,20 @@ def _write_form(book: Book, lay: Layout, rubric: Rubric, u, stamp: str) -> None:
         else:
             score = u.rules[rule.id]
             value = L.NOT_ASSESSED if score is None else _f(score)
-        block.append([value, u.why.get(rule.id) or None])
-    block += [[_f(u.base), None], [_f(u.base_scaled), None], [_f(u.total), u.why_total or None]]
-    book.write(sheet, lay.form_rows[rubric.rules[0].id], L.FORM_COLUMNS["review"], block)  # 复核得分, 计分依据
-    stamp_row = getattr(lay, "form_stamp_row", None)
-    if stamp_row:
-        book.write(sheet, stamp_row, 1, [[stamp]])
+        out[f"score:{rule.id}"] = value
+        out[f"why:{rule.id}"] = u.why.get(rule.id) or None
+    out.update(base=_f(u.base), base_scaled=_f(u.base_scaled), total=_f(u.total), why_total=u.why_total or None)
+    return out
+
+
+def write_review(book: Book, lay: Layout, rubric: Rubric, units) -> None:
+    """复核明细: every unit's 复核得分 and 计分依据, one row per unit, in one block."""
+    keys = sorted(lay.review_columns, key=lay.review_columns.get)
+    block = []
+    for u in units:
+        row = review_row(lay, rubric, u)
+        block.append([row[k] for k in keys])
+    book.write(L.REVIEW, L.FIRST_ROW, lay.review_columns[keys[0]], block)
 
 
 def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
@@ -685,30 +776,48 @@ def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
         c = lay.score_columns[rule_id]
         ref = f"{L.col_letter(c)}{L.FIRST_ROW}:{L.col_letter(c)}{lay.last_row}"
         book.write_array_formula(L.SCORES, ref, formula)
+    n = len(lay.units)
     book.write_formulas(L.SCORES, L.FIRST_ROW, lay.score_columns["applicable_max"],
-                        [[lay.applicable_max_formula(lay.unit_row(i), choices)] for i in range(len(lay.units))])
+                        [[lay.applicable_max_formula(lay.unit_row(i), choices)] for i in range(n)])
     book.write_array_formula(L.SCORES, lay.live_total_ref(), lay.live_total_formula(choices))
-    for i in range(len(lay.units)):
-        r = lay.unit_row(i)
-        for key, formula in lay.summary_formulas(r, choices).items():
-            book.write_formulas(L.SUMMARY, r, lay.summary_columns[key], [[formula]])
-        derived = lay.derived_formulas(r, choices)
-        for key, c in lay.derived_columns.items():
-            book.write_formulas(L.DATA, r, c, [[derived[key]]])
+    # one block per column (汇总) or per run of columns (数据录入, 自评得分), whatever the number of units
+    summary = [lay.summary_formulas(lay.unit_row(i), choices) for i in range(n)]
+    for key in summary[0]:
+        book.write_formulas(L.SUMMARY, L.FIRST_ROW, lay.summary_columns[key], [[f[key]] for f in summary])
+    derived = sorted(lay.derived_columns, key=lay.derived_columns.get)
+    if derived:
+        rows = [lay.derived_formulas(lay.unit_row(i), choices) for i in range(n)]
+        book.write_formulas(L.DATA, L.FIRST_ROW, lay.derived_columns[derived[0]],
+                            [[f[k] for k in derived] for f in rows])
     book.write(L.SUMMARY, L.HEADER_ROW, lay.summary_columns["difference"], [[L.difference_header(lay.rubric, choices)]])
+    # the self totals follow the group and rounding policies; the 考评表 says which options its rows were scored by
+    totals = ("base", "base_scaled", "total")
+    rows = [lay.self_row_formulas(i, choices) for i in range(n)]
+    book.write_formulas(L.SELF_SCORES, L.FIRST_ROW, lay.self_columns[totals[0]], [[f[k] for k in totals] for f in rows])
     from .sheets.form import form_note, scoring_texts
 
-    texts, note = scoring_texts(lay.rubric, choices), form_note(lay.rubric, lay, choices)
+    texts = scoring_texts(lay.rubric, choices)
     rule_ids = [r.id for r in lay.rubric.rules]
-    for i, unit in enumerate(lay.units):  # the forms say which options they were scored by; self totals follow A5, A9
-        sheet = form_sheet_name(unit)
-        rows = [lay.form_total_rows[k] for k in ("base", "base_scaled", "total")]
-        formulas = lay.form_self_formulas(i, choices)
-        book.write_formulas(sheet, min(rows), L.FORM_COLUMNS["self"],
-                            [[formulas[k]] for k in ("base", "base_scaled", "total")])
-        book.write(sheet, lay.form_rows[rule_ids[0]], L.FORM_COLUMNS["scoring"], [[texts[r]] for r in rule_ids])
-        book.write(sheet, lay.form_note_row, 1, [[note]])
+    book.write(L.FORM, lay.form_rows[rule_ids[0]], L.FORM_COLUMNS["scoring"], [[texts[r]] for r in rule_ids])
+    book.write(L.FORM, lay.form_note_row, 1, [[form_note(lay.rubric, lay, choices)]])
+    _write_picker_formulas(book, lay)  # a 报送版 holds values there: the lookups come back
     book.write(L.SCORES, row, col, [[signature]])
+
+
+def _write_picker_formulas(book: Book, lay: Layout) -> None:
+    """The 考评表's lookups, a block per run of rows in a column (five writes)."""
+    cells = lay.picker_formulas()
+    by_col: dict[int, list[int]] = {}
+    for row, col in sorted(cells, key=lambda rc: (rc[1], rc[0])):
+        by_col.setdefault(col, []).append(row)
+    for col, rows in by_col.items():
+        run = [rows[0]]
+        for row in rows[1:] + [None]:
+            if row is not None and row == run[-1] + 1:
+                run.append(row)
+                continue
+            book.write_formulas(L.FORM, run[0], col, [[cells[(r, col)]] for r in run])
+            run = [row]
 
 
 def write_check_sheet(book: Book, problems: list[Problem], now: dt.datetime | None = None) -> None:

@@ -19,8 +19,8 @@ from ..rubric import Rubric, load_rubric
 from . import layout as L
 from .atomic import save_workbook_atomic
 from .layout import Layout
-from .sheets import (check, concealment, data, evidence, form, guide, handout_guide, result, returns, scores,
-                     settings, style, submission, summary)
+from .sheets import (check, concealment, data, evidence, form, guide, handout_guide, result, returns, review,
+                     scores, self_scores, settings, style, submission, summary)
 from .sheets.context import SheetContext
 # re-exported: the names tests and other modules know the template by
 from .sheets.data import data_header  # noqa: F401
@@ -87,9 +87,11 @@ def _compose(ctx: SheetContext, parts) -> Workbook:
 
 
 def _compose_master(ctx: SheetContext) -> Workbook:
-    forms = [lambda c, unit=unit: form.build(c, unit) for unit in ctx.lay.units]
-    return _compose(ctx, [guide.build, settings.build, data.build, concealment.build, scores.build, *forms,
-                          result.build, summary.build, returns.build, evidence.build, check.build])
+    """The master: the same sheets for any number of units (the per-unit 考评表 are made by export and handout;
+    the master shows one, for the unit picked on it)."""
+    return _compose(ctx, [guide.build, settings.build, data.build, concealment.build, scores.build,
+                          self_scores.build, form.build_picker, review.build, result.build, summary.build,
+                          returns.build, evidence.build, check.build])
 
 
 def _units(rubric: Rubric, units: Sequence[str] | None,

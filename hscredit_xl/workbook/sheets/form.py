@@ -59,12 +59,60 @@ def points_label(indicator: Indicator) -> str:
 
 
 def build(ctx: SheetContext, unit: str) -> None:
-    """The unit's 考评表. 自评得分 is typed per rule (validated 0…the rule's points) and summed by formulas; on the
-    master 复核得分 is written by recompute, on a 填报版 it is left to the city and a reference column beside the
+    """A unit's own 考评表 (考评表-<unit>): in its 填报版, and each one `export` prints from the master.
+    自评得分 is typed per rule (validated 0…the rule's points) and summed by formulas; from the master 复核得分 and
+    计分依据 are written by export, in a 填报版 复核得分 is left to the city and a reference column beside the
     official table shows what the unit's own data gives for the rules one unit can compute."""
     ws = ctx.wb.create_sheet(L.form_sheet_name(unit))
+    index = ctx.lay.units.index(unit)
+    _table(ctx, ws, index)
+    c = st.put(ws, 2, 1, f"填报单位：{unit}（盖章）", align=Alignment(horizontal="left", vertical="center"))
+    c.font = Font(name=st.FONT_NAME, size=12)
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=max(L.FORM_COLUMNS.values()))
+
+
+def build_picker(ctx: SheetContext) -> None:
+    """The master's one 考评表: the official table for the unit picked at the top (a list of 设置's units).
+    Its self scores and self totals are looked up from 自评得分, its 复核得分 and 计分依据 from 复核明细 (recompute
+    writes them there), by native formulas: the sheet is the same size for any number of units."""
+    lay = ctx.lay
+    ws = ctx.wb.create_sheet(L.FORM)
+    _table(ctx, ws, None)
+    F = L.FORM_COLUMNS
+    label = st.put(ws, 2, 1, "填报单位：", align=Alignment(horizontal="right", vertical="center"))
+    label.font = Font(name=st.FONT_NAME, size=12)
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=F["item"])
+    row, col = L.FORM_PICKER_CELL
+    picker = st.input_cell(ws, row, col, lay.units[0], align=Alignment(horizontal="left", vertical="center"))
+    picker.font = Font(name=st.FONT_NAME, size=12, bold=True)
+    ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=F["content"])
+    seal = st.put(ws, 2, F["scoring"], "（盖章）", align=Alignment(horizontal="left", vertical="center"))
+    seal.font = Font(name=st.FONT_NAME, size=12)
+    dv = st.validation("list", "选择单位", f"从下拉列表选择要显示的单位（「{L.SETTINGS}」表中的单位）；"
+                       f"表中的自评得分取自「{L.SELF_SCORES}」表，复核得分和计分依据取自「{L.REVIEW}」表。",
+                       f"请从下拉列表中选择「{L.SETTINGS}」表中的单位。",
+                       formula1=f"'{L.SETTINGS}'!$A${L.FIRST_ROW}:$A${lay.last_row}")
+    dv.allow_blank = False
+    dv.add(L.cell(row, col))
+    ws.add_data_validation(dv)
+    small = Font(name=st.FONT_NAME, size=8, color=st.GREY_TEXT)
+    index_row, index_col = L.FORM_INDEX_CELL
+    st.put(ws, index_row - 1, index_col, "所选单位在自评得分、复核明细表中的序号（自动）", wrap=True).font = small
+    ws.column_dimensions[col_letter(index_col)].width = 16
+    for (r, c), text in lay.picker_formulas().items():
+        if (r, c) == L.FORM_INDEX_CELL:
+            st.formula(ws, r, c, text, "0")
+        else:  # the table styled the cell (computed, its font and border): only the formula is added
+            ws.cell(r, c).value = text
+    # 计分依据 of the total is the longest text: its row is made tall enough for it (the texts arrive by lookup)
+    ws.row_dimensions[lay.form_total_rows["total"]].height = 52
+    ws.freeze_panes = f"A{L.FORM_HEADER_ROW + 1}"
+
+
+def _table(ctx: SheetContext, ws, index: int | None) -> None:
+    """The official table (rows 1, 3 and below; row 2 names the unit) of unit `index`, or of the master's
+    picked unit (index None: every score cell is a formula the picker fills in)."""
     lay, rubric = ctx.lay, ctx.rubric
-    index = lay.units.index(unit)
     F = L.FORM_COLUMNS
     last_col = max(F.values())
     ws.sheet_properties.tabColor = "5B9BD5"
@@ -76,9 +124,6 @@ def build(ctx: SheetContext, unit: str) -> None:
     c = st.put(ws, 1, 1, rubric.document["attachment"], align=st.WRAP_CENTER)
     c.font = Font(name=st.FONT_NAME, size=16, bold=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last_col)
-    c = st.put(ws, 2, 1, f"填报单位：{unit}（盖章）", align=Alignment(horizontal="left", vertical="center"))
-    c.font = Font(name=st.FONT_NAME, size=12)
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=last_col)
     for key, text in (("number", "序号"), ("item", "考评项目"), ("indicator", "考评指标"), ("points", "分值"),
                       ("content", "考评内容"), ("scoring", "评分办法"), ("method", "考评方式"),
                       ("self", "自评得分"), ("review", "复核得分")):
@@ -102,6 +147,9 @@ def build(ctx: SheetContext, unit: str) -> None:
                 c = st.put(ws, row, F["scoring"], texts[rule.id], align=st.WRAP_LEFT)
                 c.font = body
                 st.computed(ws, row, F["review"], "0.00")
+                if index is None:  # the master's picked unit: looked up
+                    st.computed(ws, row, F["self"], "0.00")
+                    continue
                 if lay.self_applies(index, rule, ctx.choices) == "FALSE":  # a 填报版 of a unit not scored on it
                     st.computed(ws, row, F["self"], "0.00")
                     st.set_text(ws.cell(row, F["review"]), L.NOT_ASSESSED)
@@ -110,17 +158,20 @@ def build(ctx: SheetContext, unit: str) -> None:
                 self_groups.setdefault((rule.role, st.fmt(rule.points)), []).append(
                     f"{col_letter(F['self'])}{row}")
     for (role, points), cells in self_groups.items():
-        ws.add_data_validation(_self_score_validation(role, points, cells))
+        ws.add_data_validation(self_score_validation(role, points, cells))
 
     labels = {"base": f"{_base_items_text(ctx)}小计",
               "base_scaled": f"折算后基础分（见「{L.SETTINGS}」表口径 {_policy_id(rubric, 'group_absent')}）",
               "total": f"考评总分（加分后不超过{st.fmt(Decimal(rubric.totals['cap']))}分，再扣减）"}
-    self_formulas = lay.form_self_formulas(index, ctx.choices)
+    self_formulas = lay.form_self_formulas(index, ctx.choices) if index is not None else {}
     for key, row in lay.form_total_rows.items():
         st.put(ws, row, 1, labels[key], bold=True, align=Alignment(horizontal="right", vertical="center", indent=1))
         ws.row_dimensions[row].height = 21
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=F["method"])
-        st.formula(ws, row, F["self"], self_formulas[key], "0.00")
+        if key in self_formulas:
+            st.formula(ws, row, F["self"], self_formulas[key], "0.00")
+        else:
+            st.computed(ws, row, F["self"], "0.00")
         st.computed(ws, row, F["review"], "0.00")
     if lay.handout:
         _reference_column(ctx, ws, index)
@@ -149,7 +200,7 @@ def build(ctx: SheetContext, unit: str) -> None:
     st.protect(ws)
 
 
-def _for_unit(ctx: SheetContext, index: int, text: str) -> str:
+def _for_unit(ctx: SheetContext, index: int | None, text: str) -> str:
     """An official text as a 填报版 shows it: a parenthesis naming other units (the scope note of a rule only
     some units take, '（只考核大冶市、阳新县）') says instead whether this unit takes it — a 填报版 names no other
     unit. The master shows the text as written."""
@@ -222,7 +273,8 @@ def form_note(rubric, lay, choices: dict[str, str]) -> str:
         state = "默认" if choices[sid] == sw.default else "非默认"
         lines.append(f"{len(lines)}. 口径 {sid} {sw.title}：{chosen.label}（{state}）。")
     cap = st.fmt(Decimal(rubric.totals["cap"]))
-    lines.append(f"{len(lines)}. 自评小计和自评总分由公式按各条自评得分计算（加分后不超过{cap}分，再扣减）。")
+    typed = "" if lay.handout else f"自评得分由各单位填写（主工作簿的「{L.SELF_SCORES}」表）；"
+    lines.append(f"{len(lines)}. {typed}自评小计和自评总分由公式按各条自评得分计算（加分后不超过{cap}分，再扣减）。")
     if lay.handout:
         lines.append(f"{len(lines)}. 复核得分由市信用办填写。右侧「按填报数据测算」一列按本单位填报的数据计算，仅供自评参考；"
                      "按各单位排名计分的规则须由市信用办排名后复核。")
@@ -262,7 +314,8 @@ def _reference_column(ctx: SheetContext, ws, index: int) -> None:
             ws.cell(row, col).alignment = st.WRAP_CENTER
 
 
-def _self_score_validation(role: str, points: str, cells: list[str]) -> DataValidation:
+def self_score_validation(role: str, points: str, cells: list[str]) -> DataValidation:
+    """The validation of 自评得分 cells (a 考评表's, or a column of 自评得分): 0…the rule's points."""
     if role == "deduction":
         dv = st.validation("decimal", "自评扣分", f"填写自评扣分（0～{points}分，填扣减的分数；无则填0）。",
                          f"自评扣分应为 0～{points} 之间的数。", operator="between", formula1="0", formula2=points)

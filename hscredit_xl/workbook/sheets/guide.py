@@ -13,7 +13,6 @@ def build(ctx: SheetContext) -> None:
     ws = ctx.wb.create_sheet(L.GUIDE)
     doc, rubric, lay = ctx.rubric.document, ctx.rubric, ctx.lay
     base_items = "、".join(f"第{item.number}项" for item in rubric.items if item.role == "base")
-    form_example = L.form_sheet_name(lay.units[0])
     group = rubric.group
     in_group = f"及是否{group.label}" if group else ""
     rates = next((f for f in rubric.fields if f.type == "rates"), None)
@@ -31,10 +30,10 @@ def build(ctx: SheetContext) -> None:
                  f"允许范围；填写不合要求的值会被拒绝并提示原因。带「（自动）」的列由公式计算，无需填写。"),
         ("text", f"3. 在「{L.CONCEALMENT}」表逐个填写{rates.label if rates else ''}（每个部门一行）；"
                  f"{rates.rule if rates else ''} 取每个单位的最高值计分。"),
-        ("text", f"4. 在各「{L.FORM_PREFIX}单位」表（如「{form_example}」）的「自评得分」列填写该单位的自评得分"
-                 f"（可不填；填写后汇总表列出自评与复核的差值）。"),
+        ("text", f"4. 在「{L.SELF_SCORES}」表逐单位、逐条填写自评得分（每个单位一行；可不填，合并单位的填报版时自动填入；"
+                 f"填写后汇总表列出自评与复核的差值）。"),
         ("text", "5. 点击功能区「信用考评」选项卡的「一键重算」，或在命令行运行  hscredit-xl recompute 文件.xlsx  ："
-                 "先校验全部数据，再按细则计分，把复核得分写入各考评表、汇总表，并把发现的问题写入校验结果表。"),
+                 f"先校验全部数据，再按细则计分，把复核得分和计分依据写入「{L.REVIEW}」表、汇总表，并把发现的问题写入校验结果表。"),
         ("text", f"6. 先看「{L.CHECK}」表：有错误时不计分，请按提示改正后再重算；只有提示时照常计分。"),
         ("head", "二、各工作表"),
         ("text", f"{L.GUIDE}：本页。"),
@@ -43,8 +42,11 @@ def build(ctx: SheetContext) -> None:
         ("text", f"{L.CONCEALMENT}：各单位的{rates.label if rates else ''}，每个部门一行。"),
         ("text", f"{L.SCORES}：逐条计分公式（调用 HS_ 工作表函数），随数据实时显示各单位每条细则的得分和复核总分；"
                  f"需安装「信用考评」加载项，未安装时显示 #NAME?，不影响一键重算。"),
-        ("text", f"{L.FORM_PREFIX}单位：按官方考评细则格式排版的考评表，每个单位一张，A4 横向打印；"
-                 f"「自评得分」由单位填写，「复核得分」由一键重算写入。"),
+        ("text", f"{L.SELF_SCORES}：各单位的逐条自评得分，每个单位一行；小计、折算后基础分和自评总分由公式计算。"),
+        ("text", f"{L.FORM}：按官方考评细则格式排版的考评表，在顶部「填报单位」的下拉列表中选择单位，即显示该单位的"
+                 f"自评得分、复核得分和计分依据（A4 横向打印）。每个单位一张的考评表（PDF 和报送版）由 "
+                 f"hscredit-xl export --pdf 生成。"),
+        ("text", f"{L.REVIEW}：一键重算写入的各单位逐条复核得分和计分依据，每个单位一行（「{L.FORM}」表从这里取数）。"),
         ("text", f"{L.SUMMARY}：各单位的逐条复核得分、{base_items}小计、基础分、折算、加分、扣分、复核总分与名次、"
                  f"自评差值、综合评定调整、最终得分与名次、结果运用贡献分，以及最终得分柱形图。"),
         ("text", f"{L.CHECK}：一键重算时写入的数据问题清单（级别、单位、位置、字段、值、问题说明）。"),
