@@ -63,7 +63,7 @@ def test_score_with_the_rubric(capsys, office_year):
     assert set(expected) == {"东区", "西区", "南县", "北县·新区"}
 
 
-def test_the_whole_workflow_on_the_new_rubric(capsys, office_year, tmp_path):
+def test_the_whole_workflow_on_the_new_rubric(capsys, office_year, tmp_path, soffice):
     rubric_file = office_year / "fictional-2100.yaml"
     master = tmp_path / "考评2100.xlsx"
     code, _, err = cli(capsys, "new", "--rubric", rubric_file, "-o", master)
@@ -100,6 +100,11 @@ def test_the_whole_workflow_on_the_new_rubric(capsys, office_year, tmp_path):
     assert code == 0, err
     files = sorted(handouts.glob("*.xlsx"))
     assert len(files) == 4
+    # what reaches the units opens in a spreadsheet program without the add-in and shows no error value
+    from hscredit_xl.office import error_cells, recalculate_many
+
+    recalculated = recalculate_many([(f, tmp_path / "recalculated" / f.name) for f in files])
+    assert {f.name: error_cells(f) for f in recalculated} == {f.name: {} for f in recalculated}
     east = next(f for f in files if "东区" in f.name)
     header, first = DATA.splitlines()[:2]
     changed = first.replace(",10,10,5%;12%,", ",10,9,5%;12%,")  # 东区 corrects its rectified count
