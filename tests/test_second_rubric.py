@@ -149,3 +149,33 @@ def test_a_units_file_uses_the_rubrics_group_key(capsys, office_year, tmp_path):
     code, _, err = cli(capsys, "new", "--rubric", office_year / "fictional-2100.yaml", "--units", bad,
                        "-o", tmp_path / "bad.xlsx")
     assert code == 2 and "unit,pilot_units" in err
+
+
+def test_a_rubric_without_rates_per_department_has_no_detail_sheet(capsys, office_year, tmp_path):
+    """No field of type `rates`: no 瞒报率明细 in the master or a 填报版, and every command still runs."""
+    text = (office_year / "fictional-2100.yaml").read_text(encoding="utf-8")
+    text = (text.replace("{key: late_rates, label: 各部门迟报率, type: rates,", "{key: late_rate, label: 迟报率, type: rate,")
+            .replace('  - {key: worst_late, label: 最高迟报率（自动）, format: "0.00%", value: {max: late_rates}}\n', "")
+            .replace("value: {max: late_rates}", "value: late_rate"))
+    rubric_file = tmp_path / "fictional-2100.yaml"
+    rubric_file.write_text(text, encoding="utf-8")
+    shutil.copy(office_year / "fictional-2100-notice.txt", tmp_path)
+    data = tmp_path / "data.csv"
+    data.write_text(DATA.replace("late_rates", "late_rate").replace("5%;12%", "12%").replace("20%;1%", "20%"),
+                    encoding="utf-8")
+    master = tmp_path / "m.xlsx"
+    for args in (("new", "--rubric", rubric_file, "-o", master), ("fill", master, data), ("recompute", master),
+                 ("handout", master, "-o", tmp_path / "ho")):
+        code, _, err = cli(capsys, *args)
+        assert code == 0, (args, err)
+    assert L.CONCEALMENT not in load_workbook(master).sheetnames
+    east = next((tmp_path / "ho").glob("*东区.xlsx"))
+    assert L.CONCEALMENT not in load_workbook(east).sheetnames
+    header, first = data.read_text(encoding="utf-8").splitlines()[:2]
+    (tmp_path / "east.csv").write_text(f"{header}\n{first}\n", encoding="utf-8")
+    for args in (("fill", east, tmp_path / "east.csv"), ("merge", master, east), ("recompute", master)):
+        code, _, err = cli(capsys, *args)
+        assert code == 0, (args, err)
+    code, out, err = cli(capsys, "report", master, "--json")
+    east_report = next(u for u in json.loads(out)["units"] if u["unit"] == "东区")
+    assert Decimal(str(east_report["rules"]["1.3"])) == Decimal("8.8")  # 得分=（1-迟报率）*10 with 12 %

@@ -250,6 +250,8 @@ def write_self_scores(book: Book, lay: L.Layout, i: int, self_scores: dict) -> N
 
 def write_concealment(book: Book, lay: L.Layout, targets: dict[int, list[tuple[object, Decimal]]]) -> None:
     """瞒报率明细: the rows of the units in `targets` (unit index -> [(department, rate)]) are replaced."""
+    if not targets or not lay.rubric.rates_key:
+        return
     write_unit_rows(book, L.CONCEALMENT, lay.concealment_last_row, lay.units, 3,
                     {i: [[department, float(rate)] for department, rate in rows] for i, rows in targets.items()},
                     given_unit=lay.handout)

@@ -350,7 +350,8 @@ def _header_cells(lay: Layout) -> list[tuple[str, int, int]]:
     last_col = max([c.col for c in lay.data_columns] + list(lay.derived_columns.values()))
     cells = [(L.DATA, r, c) for r in (L.DATA_RULE_ROW, L.DATA_HEADER_ROW, L.DATA_KEY_ROW)
              for c in range(1, last_col + 1)]
-    cells += [(L.CONCEALMENT, L.HEADER_ROW, c) for c in L.CONCEALMENT_COLUMNS.values()]
+    if lay.rubric.rates_key:
+        cells += [(L.CONCEALMENT, L.HEADER_ROW, c) for c in L.CONCEALMENT_COLUMNS.values()]
     return cells
 
 

@@ -146,6 +146,8 @@ def read_structure(book: Book, rubric: Rubric | None = None, *, per_unit_forms_o
     required = [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, L.SUMMARY, L.CHECK]
     if not (legacy or (L.SELF_SCORES not in names and forms)):
         required[5:5] = [L.SELF_SCORES, L.FORM, L.REVIEW]
+    if not rubric.rates_key:
+        required.remove(L.CONCEALMENT)
     for sheet in required:
         if sheet not in names:
             inp.error("", sheet, "工作表", "", f"缺少工作表「{sheet}」：不是本工具生成的模板，或工作表被改名/删除",
@@ -202,6 +204,8 @@ def _check_identity(guide: Grid, inp: Inputs, sheet: str, expected: dict[str, st
 def _read_handout_structure(book: Book, inp: Inputs, names: set[str]) -> Inputs:
     """A unit's 填报版: its identity (填报说明's cells), its one unit and that unit's 1.3 flag."""
     for sheet in (L.HANDOUT_GUIDE, L.SUBMISSION, L.DATA, L.CONCEALMENT, L.EVIDENCE):
+        if sheet == L.CONCEALMENT and not inp.rubric.rates_key:
+            continue
         if sheet not in names:
             inp.error("", sheet, "工作表", "", f"缺少工作表「{sheet}」：填报版的工作表被改名或删除",
                       "请用市信用办发的填报版重新填写")
@@ -337,8 +341,9 @@ def _read_switches_and_weights(book: Book, inp: Inputs) -> None:
 def input_areas(lay: Layout) -> list[tuple[str, int, int, int, int]]:
     """Every block of cells people type into: (sheet, first row, first col, last row, last col)."""
     evidence = lay.evidence_columns()
-    common = [(L.CONCEALMENT, L.FIRST_ROW, 1, lay.concealment_last_row, max(L.CONCEALMENT_COLUMNS.values())),
-              (L.EVIDENCE, L.FIRST_ROW, 1, lay.evidence_last_row, max(evidence.values()))]
+    common = [(L.EVIDENCE, L.FIRST_ROW, 1, lay.evidence_last_row, max(evidence.values()))]
+    if lay.rubric.rates_key:
+        common.insert(0, (L.CONCEALMENT, L.FIRST_ROW, 1, lay.concealment_last_row, max(L.CONCEALMENT_COLUMNS.values())))
     form_rows = list(lay.form_rows.values())
     if lay.handout:
         rows = [lay.data_rows[c.key] for c in lay.data_columns]
@@ -433,6 +438,8 @@ def _read_data_sheet(book: Book, inp: Inputs) -> None:
 
 
 def _read_concealment(book: Book, inp: Inputs) -> None:
+    if not inp.rubric.rates_key:  # the rubric has no rates typed per department: no 瞒报率明细
+        return
     lay = inp.layout
     grid = book.read(L.CONCEALMENT)
     index = {normalize_unit_name(u): i for i, u in enumerate(lay.units)}

@@ -64,8 +64,13 @@ def build_handout(rubric: Rubric, units: Sequence[str], public_service: Sequence
     index = list(units).index(unit)
     lay = Layout.build(rubric, [unit], [bool(public_service[index])], handout=True)
     return _compose(SheetContext(rubric, lay, Switches(rubric, choices).choices, Workbook()),
-                    [handout_guide.build, submission.build, data.build, concealment.build,
+                    [handout_guide.build, submission.build, data.build, *_detail_sheets(rubric),
                      lambda ctx: form.build(ctx, unit), evidence.build])
+
+
+def _detail_sheets(rubric: Rubric) -> list:
+    """瞒报率明细, for a rubric with a field of one rate per department (type `rates`); none otherwise."""
+    return [concealment.build] if rubric.rates_key else []
 
 
 def _compose(ctx: SheetContext, parts) -> Workbook:
@@ -89,7 +94,7 @@ def _compose(ctx: SheetContext, parts) -> Workbook:
 def _compose_master(ctx: SheetContext) -> Workbook:
     """The master: the same sheets for any number of units (the per-unit 考评表 are made by export and handout;
     the master shows one, for the unit picked on it)."""
-    return _compose(ctx, [guide.build, settings.build, data.build, concealment.build, scores.build,
+    return _compose(ctx, [guide.build, settings.build, data.build, *_detail_sheets(ctx.rubric), scores.build,
                           self_scores.build, form.build_picker, review.build, result.build, summary.build,
                           returns.build, evidence.build, check.build])
 

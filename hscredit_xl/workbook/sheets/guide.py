@@ -16,6 +16,7 @@ def build(ctx: SheetContext) -> None:
     group = rubric.group
     in_group = f"及是否{group.label}" if group else ""
     rates = next((f for f in rubric.fields if f.type == "rates"), None)
+    step = 3 if rates else 2  # the step before the self scores
     switch_ids = list(rubric.switches)
     switch_range = f"（{switch_ids[0]}～{switch_ids[-1]}）" if switch_ids else ""
     defaults = "；".join(f"{sid} {sw.title}：{sw.options[sw.default].short}" for sid, sw in rubric.switches.items())
@@ -28,18 +29,18 @@ def build(ctx: SheetContext) -> None:
                  f"默认即推荐读法，每项列出依据原文和理由）；填写结果运用的权重。"),
         ("text", f"2. 在「{L.DATA}」表逐单位填写各项考核数据：每个单位一行，第2行是对应的评分细则编号，第3行写明计量单位和"
                  f"允许范围；填写不合要求的值会被拒绝并提示原因。带「（自动）」的列由公式计算，无需填写。"),
-        ("text", f"3. 在「{L.CONCEALMENT}」表逐个填写{rates.label if rates else ''}（每个部门一行）；"
-                 f"{rates.rule if rates else ''} 取每个单位的最高值计分。"),
-        ("text", f"4. 在「{L.SELF_SCORES}」表逐单位、逐条填写自评得分（每个单位一行；可不填，合并单位的填报版时自动填入；"
+        *([("text", f"3. 在「{L.CONCEALMENT}」表逐个填写{rates.label}（每个部门一行）；{rates.rule} 取每个单位的最高值计分。")]
+          if rates else []),
+        ("text", f"{step + 1}. 在「{L.SELF_SCORES}」表逐单位、逐条填写自评得分（每个单位一行；可不填，合并单位的填报版时自动填入；"
                  f"填写后汇总表列出自评与复核的差值）。"),
-        ("text", "5. 点击功能区「信用考评」选项卡的「一键重算」，或在命令行运行  hscredit-xl recompute 文件.xlsx  ："
+        ("text", f"{step + 2}. 点击功能区「信用考评」选项卡的「一键重算」，或在命令行运行  hscredit-xl recompute 文件.xlsx  ："
                  f"先校验全部数据，再按细则计分，把复核得分和计分依据写入「{L.REVIEW}」表、汇总表，并把发现的问题写入校验结果表。"),
-        ("text", f"6. 先看「{L.CHECK}」表：有错误时不计分，请按提示改正后再重算；只有提示时照常计分。"),
+        ("text", f"{step + 3}. 先看「{L.CHECK}」表：有错误时不计分，请按提示改正后再重算；只有提示时照常计分。"),
         ("head", "二、各工作表"),
         ("text", f"{L.GUIDE}：本页。"),
         ("text", f"{L.SETTINGS}：参加考评的单位{in_group.replace('及', '、')}；口径选择{switch_range}；结果运用权重。"),
         ("text", f"{L.DATA}：各单位的考核数据，每个单位一行，每项数据一列。"),
-        ("text", f"{L.CONCEALMENT}：各单位的{rates.label if rates else ''}，每个部门一行。"),
+        *([("text", f"{L.CONCEALMENT}：各单位的{rates.label}，每个部门一行。")] if rates else []),
         ("text", f"{L.SCORES}：逐条计分公式（调用 HS_ 工作表函数），随数据实时显示各单位每条细则的得分和复核总分；"
                  f"需安装「信用考评」加载项，未安装时显示 #NAME?，不影响一键重算。"),
         ("text", f"{L.SELF_SCORES}：各单位的逐条自评得分，每个单位一行；小计、折算后基础分和自评总分由公式计算。"),

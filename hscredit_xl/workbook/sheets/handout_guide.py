@@ -1,6 +1,8 @@
 """填报说明 (a unit's 填报版): what to fill, by when, where to send it, how it is reviewed — from the notice."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 from ... import __version__
 from .. import layout as L
@@ -14,6 +16,8 @@ def build(ctx: SheetContext) -> None:
     rubric, lay = ctx.rubric, ctx.lay
     doc, sub, unit = rubric.document, rubric.submission, lay.units[0]
     form = L.form_sheet_name(unit)
+    step = 3 if rubric.rates_key else 2  # the step before the 考评表
+    cap = st.fmt(Decimal(rubric.totals["cap"]))
     lines: list[tuple[str, str]] = [
         ("title", f"{doc['attachment']} · 填报版（{unit}）"),
         ("text", f"本表是市信用办按《{doc['title']}》（{doc['number']}）发给{unit}的自查自评填报版，只含本单位的内容，"
@@ -22,10 +26,10 @@ def build(ctx: SheetContext) -> None:
         ("text", f"1. 「{L.SUBMISSION}」：填写填报人、联系电话、填报日期，以及随本表报送的工作总结、工作打算的文件名。"),
         ("text", f"2. 「{L.DATA}」：逐项填写本单位的考核数据（浅黄色单元格），每项右侧写明单位和允许范围；"
                  "不合要求的值会被拒绝并提示原因。带「自动」的行由公式计算。"),
-        ("text", f"3. 「{L.CONCEALMENT}」：每个被抽查部门一行，填写部门名称和瞒报率。"),
-        ("text", f"4. 「{form}」：按官方考评细则格式，在「自评得分」列逐条填写自评得分；自评小计和自评总分由公式自动计算"
-                 "（加分后不超过100分，再扣减）。右侧「按填报数据测算」一列供参考；按各单位排名计分的规则由市信用办复核。"),
-        ("text", f"5. 「{L.EVIDENCE}」：为每项声明得分的工作列出佐证资料的文件名；声明得分（如加分项填“是”）却未列佐证资料的，"
+        *([("text", f"3. 「{L.CONCEALMENT}」：每个被抽查部门一行，填写部门名称和瞒报率。")] if rubric.rates_key else []),
+        ("text", f"{step + 1}. 「{form}」：按官方考评细则格式，在「自评得分」列逐条填写自评得分；自评小计和自评总分由公式自动计算"
+                 f"（加分后不超过{cap}分，再扣减）。右侧「按填报数据测算」一列供参考；按各单位排名计分的规则由市信用办复核。"),
+        ("text", f"{step + 2}. 「{L.EVIDENCE}」：为每项声明得分的工作列出佐证资料的文件名；声明得分（如加分项填“是”）却未列佐证资料的，"
                  "复核时会被指出。"),
     ]
     if sub:
