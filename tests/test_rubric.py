@@ -428,17 +428,15 @@ def test_policies_name_the_switch_of_each_engine_choice():
     assert rubric.policy_switch("ties").title == "排名并列"
 
 
-def test_a_policy_naming_an_unknown_switch_names_its_line():
-    line = _line_of("  rounding: A9")
-    message = _error(_replace_once("  rounding: A9", "  rounding: A99"))
-    assert f"第 {line} 行" in message and "A99" in message
-
-
-def test_a_policy_switch_with_an_option_the_engine_does_not_know_is_an_error():
-    # A1's options are competition/dense; ties decided by A2 (annual_total/monthly_average) cannot be executed
-    line = _line_of("  ties: A1")
-    message = _error(_replace_once("  ties: A1", "  ties: A2"))
-    assert f"第 {line} 行" in message and "annual_total" in message
+@pytest.mark.parametrize("old, new, said", [
+    ("  rounding: A9", "  rounding: A99", "A99"),  # no such switch
+    # A2's options (annual_total/monthly_average) are not ways to place tied totals: the engine can not execute it
+    ("  ties: A1", "  ties: A2", "annual_total"),
+])
+def test_a_bad_policy_names_its_line(old, new, said):
+    line = _line_of(old)
+    message = _error(_replace_once(old, new))
+    assert f"第 {line} 行" in message and said in message
 
 
 def test_a_derived_value_no_rule_reads_is_an_error():
