@@ -136,10 +136,11 @@ def _fail_input(problems) -> int:
 
 
 def _open_book(path: str):
-    from .workbook.book import OpenpyxlBook
-    from .workbook.safety import open_untrusted
+    """A workbook read and written in place (xlsxfile.XlsxBook): only the sheets read are parsed, only the rows
+    written are rewritten."""
+    from .workbook.xlsxfile import XlsxBook
 
-    return OpenpyxlBook(Path(path), open_untrusted(Path(path)))
+    return XlsxBook(Path(path))
 
 
 def cmd_new(args) -> int:

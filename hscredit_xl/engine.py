@@ -17,6 +17,32 @@ from .why import Wording
 ZERO = Decimal(0)
 
 
+class Texts(Mapping):
+    """rule id -> text, each put into words when first asked for (a ranking shown in the terminal never asks:
+    at thousands of units the words cost more than the scores)."""
+
+    def __init__(self):
+        self._items: dict[str, object] = {}
+
+    def later(self, key: str, make) -> None:
+        self._items[key] = make
+
+    def __getitem__(self, key: str) -> str:
+        value = self._items[key]
+        if callable(value):
+            value = self._items[key] = value()
+        return value
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 @dataclass
 class UnitResult:
     unit: str
@@ -40,7 +66,7 @@ class UnitResult:
     difference: Decimal | None = None
     rule_differences: dict[str, Decimal] = field(default_factory=dict)
     weighted: dict[str, Decimal] = field(default_factory=dict)
-    why: dict[str, str] = field(default_factory=dict)  # rule id -> how its score came about, in Chinese
+    why: Mapping[str, str] = field(default_factory=dict)  # rule id -> how its score came about, in Chinese
     why_total: str = ""  # how the total, the place and the final score came about
 
 
@@ -175,7 +201,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
 
     rule_scores: dict[str, list[Decimal | None]] = {}
     problems: list[Problem] = []
-    why: list[dict[str, str]] = [{} for _ in units]
+    why: list[Texts] = [Texts() for _ in units]
     wording = Wording(rubric, switches.choices)
     for rule in rubric.rules:
         applicable = [i for i, u in enumerate(units) if applies(rule, u)]
@@ -196,17 +222,19 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         column: list[Decimal | None] = [None] * len(units)
         for i in applicable:
             column[i] = rounded(sums[i])
-            why[i][rule.id] = wording.rule(rule, figures[i], units[i].values, sums[i], column[i])
+            why[i].later(rule.id, lambda r=rule, f=figures[i], v=units[i].values, s=sums[i], c=column[i]:
+                         wording.rule(r, f, v, s, c))
         if rule.applies and a5 == "full_marks":
             for i, u in enumerate(units):
                 if not applies(rule, u):
                     column[i] = rule.points
         rule_scores[rule.id] = column
+        assessed = [units[j].name for j in applicable]  # once per rule: per unit it was quadratic
         for i, u in enumerate(units):
             if not applies(rule, u):
                 applicable_max = sum((r.points for r in rubric.base_rules if applies(r, u)), ZERO)
-                why[i][rule.id] = wording.not_applicable(rule, [units[j].name for j in applicable], a5, column[i],
-                                                         applicable_max)
+                why[i].later(rule.id, lambda r=rule, a=assessed, c=column[i], m=applicable_max:
+                             wording.not_applicable(r, a, a5, c, m))
 
     totals = rubric.totals
     full, cap = Decimal(totals["full"]), Decimal(totals["cap"])

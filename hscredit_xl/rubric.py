@@ -5,6 +5,8 @@ typo can never make a rule silently disappear. Numbers are read as Decimal strai
 """
 from __future__ import annotations
 
+import functools
+
 import datetime as dt
 import hashlib
 import re
@@ -335,17 +337,30 @@ class Rubric:
     def version(self) -> str:
         return str(self.document["rubric_version"])
 
+    # computed once (the engine asks for them per unit; the rubric never changes): a fresh list each time
     @property
     def indicators(self) -> list[Indicator]:
-        return [ind for item in self.items for ind in item.indicators]
+        return list(self._indicators)
 
     @property
     def rules(self) -> list[Rule]:
-        return [rule for ind in self.indicators for rule in ind.rules]
+        return list(self._rules)
 
     @property
     def base_rules(self) -> list[Rule]:
-        return [r for r in self.rules if r.role == "base"]
+        return list(self._base_rules)
+
+    @functools.cached_property
+    def _indicators(self) -> tuple[Indicator, ...]:
+        return tuple(ind for item in self.items for ind in item.indicators)
+
+    @functools.cached_property
+    def _rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for ind in self._indicators for rule in ind.rules)
+
+    @functools.cached_property
+    def _base_rules(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self._rules if r.role == "base")
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:

@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -255,11 +256,16 @@ def test_a_failure_while_saving_the_merge_leaves_the_master_byte_for_byte(env, t
     master = fresh_master(env, tmp_path)
     original = master.read_bytes()
 
-    def exploding_save(self, filename):
-        filename.write(b"half a file")
-        raise OSError("disk full")
+    real = zipfile.ZipFile.writestr
+    written = []
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", exploding_save)
+    def exploding_writestr(self, info, data, *args, **kwargs):  # the master is written as a zip, part by part
+        written.append(info)
+        if len(written) > 3:
+            raise OSError("disk full")
+        return real(self, info, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", exploding_writestr)
     code, _, err = cli(capsys, "merge", master, env["units"]["阳新县"])
     assert code == 1 and "disk full" in err and "Traceback" not in err
     assert master.read_bytes() == original

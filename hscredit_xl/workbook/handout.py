@@ -14,10 +14,9 @@ from ..inputs import ERROR
 from ..rubric import Rubric
 from ..scoring import InputProblems
 from .atomic import refuse_existing, save_workbook_atomic
-from .book import OpenpyxlBook
 from .recompute import read_structure, require_master
-from .safety import open_untrusted
 from .template import build_handout
+from .xlsxfile import XlsxBook
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
@@ -32,7 +31,7 @@ def write_handouts(master: Path, out_dir: Path, force: bool = False, rubric: Rub
     template, or when a file would be replaced without `force`. Each 填报版 records the master's rubric
     (`rubric`: the one given with --rubric, default the one the master records)."""
     master = Path(master)
-    book = OpenpyxlBook(master, open_untrusted(master))
+    book = XlsxBook(master)
     inp = read_structure(book, rubric)
     if any(p.level == ERROR for p in inp.problems):
         raise InputProblems([replace(p, field=f"{master.name}：{p.field}") for p in inp.problems])

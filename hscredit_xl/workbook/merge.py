@@ -522,7 +522,9 @@ def merge_files(master_path: Path, unit_paths: list[Path], out: Path | None = No
             problems.append(_file_problem(p, "输出文件（-o）不能是单位文件：单位文件不会被改动"))
     if problems:
         raise InputProblems(problems)
-    master = OpenpyxlBook(master_path, open_untrusted(master_path))
+    from .xlsxfile import XlsxBook
+
+    master = XlsxBook(master_path)  # read and rewritten in place: only the rows merged are rewritten
     outcome = merge_books(master, unit_paths, replace_values=replace_values, received=received, rubric=rubric)
     master.save(target)
     return target, outcome

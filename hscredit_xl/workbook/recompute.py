@@ -481,8 +481,11 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
     key = inp.rubric.rates_key
     if key is None:
         return
+    rates: dict[int, list[Decimal]] = {}
+    for c in inp.concealment:  # grouped once: a unit at a time would be quadratic in the number of units
+        rates.setdefault(c.unit, []).append(c.rate)
     for i in range(len(lay.units)):
-        inp.rows[i][key] = tuple(c.rate for c in inp.concealment if c.unit == i) or None
+        inp.rows[i][key] = tuple(rates.get(i, ())) or None
         inp.locations[(i, key)] = (
             _at(L.CONCEALMENT, first_row[i], 3) if i in first_row else f"{L.CONCEALMENT}（没有「{lay.units[i]}」的行）")
 
@@ -715,7 +718,8 @@ def _located(inp: Inputs, p: Problem) -> Problem:
 def _write_result(book: Book, lay: Layout, result: Result, stamp: str) -> None:
     """考核评价结果: the units in the order of the final ranking, and the date of the review."""
     cols = lay.result_columns()
-    order = sorted(result.units, key=lambda u: (u.final_rank, lay.units.index(u.unit)))
+    position = {unit: i for i, unit in enumerate(lay.units)}
+    order = sorted(result.units, key=lambda u: (u.final_rank, position[u.unit]))
 
     def value(u, key: str) -> object:
         if key == "unit":

@@ -55,6 +55,12 @@ MAX_MERGES = 200_000
 MAX_PART_TAGS = 2_000_000
 MAX_TAGS = 12_000_000
 MAX_LISTED = 20  # bad cells named one by one; more are counted
+# the limits for a workbook read by xlsxfile.XlsxBook (the master: recompute, fill, merge, report): it reads
+# at about 1 µs a cell and holds only the cells with a value, so a workbook of 30,000 units (~7 M cells, a
+# 佐证资料 sheet of 510,000 rows and 2.6 M cells) passes, and a hostile file is still refused before parsing
+DIRECT_LIMITS = {"MAX_SHEET_CELLS": 5_000_000, "MAX_CELLS": 20_000_000, "MAX_SHARED_STRINGS": 2_000_000,
+                 "MAX_SHEET_MERGES": 20_000, "MAX_MERGES": 200_000, "MAX_PART_TAGS": 25_000_000,
+                 "MAX_TAGS": 120_000_000, "MAX_SHEET_ROWS": 600_000, "MAX_UNCOMPRESSED_BYTES": 1024 * 1024 * 1024}
 CHUNK = 1024 * 1024
 _MAX_CARRY = 256 * 1024
 
@@ -95,8 +101,10 @@ def _sniff(path: Path) -> str:
     return "不是 .xlsx 工作簿（文件损坏、被截断，或是其他格式）"
 
 
-def check_xlsx(path: Path) -> None:
-    """Raise InputProblems (with a Chinese message) unless the file is a plausible, sane xlsx package."""
+def check_xlsx(path: Path, limits: dict | None = None) -> None:
+    """Raise InputProblems (with a Chinese message) unless the file is a plausible, sane xlsx package.
+
+    `limits` overrides the module's limits by name (DIRECT_LIMITS: a file read by xlsxfile.XlsxBook)."""
     path = Path(path)
     if not path.exists():
         raise _refuse(path, "文件不存在")
@@ -110,10 +118,10 @@ def check_xlsx(path: Path) -> None:
             raise _refuse(path, _sniff(path), _HINT_SAVE_AS)
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
-            _check_directory(path, members)
+            _check_directory(path, members, limits or {})
             totals: Counter = Counter()
             for m in members:
-                _scan_member(path, zf, m, totals)
+                _scan_member(path, zf, m, totals, limits or {})
     except InputProblems:
         raise
     except zipfile.BadZipFile as exc:
@@ -135,15 +143,16 @@ def _zip_error(exc: Exception) -> str:
     return "压缩包结构错误"
 
 
-def _check_directory(path: Path, members: list[zipfile.ZipInfo]) -> None:
+def _check_directory(path: Path, members: list[zipfile.ZipInfo], limits: dict) -> None:
     """Everything the zip directory says, checked before one byte is decompressed."""
     if len(members) > MAX_MEMBERS:
         raise _refuse(path, f"工作簿内部文件过多（{len(members):,} 个），疑似压缩炸弹，已拒绝")
     total = 0
+    most = limits.get("MAX_UNCOMPRESSED_BYTES", MAX_UNCOMPRESSED_BYTES)
     for m in members:
         total += m.file_size
-        if m.file_size > MAX_UNCOMPRESSED_BYTES or total > MAX_UNCOMPRESSED_BYTES:
-            raise _refuse(path, f"工作簿解压后过大（超过 {MAX_UNCOMPRESSED_BYTES // 1024 // 1024} MB），"
+        if m.file_size > most or total > most:
+            raise _refuse(path, f"工作簿解压后过大（超过 {most // 1024 // 1024} MB），"
                                 "疑似压缩炸弹，已拒绝")
         if m.file_size > RATIO_FLOOR and m.file_size > MAX_RATIO * max(1, m.compress_size):
             raise _refuse(path, f"工作簿内部文件「{m.filename}」压缩比异常"
@@ -153,7 +162,7 @@ def _check_directory(path: Path, members: list[zipfile.ZipInfo]) -> None:
         raise _refuse(path, "不是 .xlsx 工作簿（压缩包里缺少工作簿结构）", _HINT_SAVE_AS)
 
 
-def _scan_member(path: Path, zf: zipfile.ZipFile, m: zipfile.ZipInfo, totals: Counter) -> None:
+def _scan_member(path: Path, zf: zipfile.ZipFile, m: zipfile.ZipInfo, totals: Counter, limits: dict) -> None:
     """Decompress one member in bounded chunks: CRC checked at its end; an XML part must be UTF-8, declare no
     DOCTYPE, and stay within the limits on what it holds (counted here, in `totals` for the whole file)."""
     is_xml = m.filename.lower().endswith(_XML_PARTS)
@@ -183,7 +192,7 @@ def _scan_member(path: Path, zf: zipfile.ZipFile, m: zipfile.ZipInfo, totals: Co
             found[b"<"] = block.count(b"<")
             counts.update(found)
             totals.update(found)
-            _check_counts(path, zf, m.filename, counts, totals)
+            _check_counts(path, zf, m.filename, counts, totals, limits)
             if not chunk:
                 break
 
@@ -201,8 +210,9 @@ _LIMITS = ((b"c", "MAX_SHEET_CELLS", "MAX_CELLS", "单元格"), (b"si", None, "M
            (b"mergeCell", "MAX_SHEET_MERGES", "MAX_MERGES", "合并单元格区域"), (b"<", "MAX_PART_TAGS", "MAX_TAGS", "XML 标记"))
 
 
-def _check_counts(path: Path, zf: zipfile.ZipFile, name: str, counts: Counter, totals: Counter) -> None:
-    limits = globals()
+def _check_counts(path: Path, zf: zipfile.ZipFile, name: str, counts: Counter, totals: Counter,
+                  overrides: dict) -> None:
+    limits = {**globals(), **overrides}
     for key, in_part, in_file, what in _LIMITS:
         if in_part and counts[key] > limits[in_part]:
             raise _refuse(path, f"{_part_name(zf, name)}含有超过 {limits[in_part]:,} 个{what}，远超模板的规模，"
