@@ -65,6 +65,7 @@ from .scoring import InputProblems
 from .workbook import history
 from .workbook import layout as L
 from .workbook.atomic import _mode_for, atomic_output
+from .workbook.fastsave import save_workbook_fast
 from .workbook.book import OpenpyxlBook, restore_chart_styles
 from .workbook.recompute import (Inputs, parse_stamp, read_inputs, require_master, review_row, score_inputs,
                                  write_results)
@@ -128,11 +129,11 @@ def export(workbook: Path, out_dir: Path | None = None, pdf: bool = False, rubri
 
     with temp_dir("hscredit-export-") as tmp:
         values_copy = tmp / "values.xlsx"
-        wb.save(values_copy)
+        save_workbook_fast(wb, values_copy)
         written = [(values_copy, xlsx_target)]
         if pdf:
             printed = tmp / "print.xlsx"
-            _print_copy(wb, inp).save(printed)
+            save_workbook_fast(_print_copy(wb, inp), printed)
             out_pdf = to_pdf(printed, tmp / "print.pdf")
             written.append((out_pdf, pdf_target))
         xlsx_target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ Every rule's text ends with its score: "…：8 分".
 """
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -17,6 +19,7 @@ from .rubric import Part, Rubric, Rule
 EXACT_PLACES = 4  # a figure with more decimals than this is shown rounded, marked ≈
 
 
+@functools.lru_cache(maxsize=8192)  # the same figures recur across thousands of units (10, 0.4, 85%…)
 def num(x) -> str:
     """A figure as people write it: 182,340; 4.8; 19.64; ≈8.6667 when it does not end."""
     d = to_decimal(x)

@@ -258,3 +258,60 @@ def test_validate_lists_problems_without_scoring(caller):
     written = {name for kind, name in caller.calls if kind in ("write", "formula", "array")}
     assert written == {L.CHECK}
     assert any("阳新县" == caller.wb[L.CHECK].cell(r, 2).value for r in range(4, 10))
+
+
+# ------------------------------------------------------------------------------------------ at size (issue 13)
+def _hs_calls(wb) -> int:
+    """HS_ calls one full recalculation of 计分 makes: an array formula over every unit counts once per call
+    written in it, a formula in one cell once per cell."""
+    import re
+
+    calls = 0
+    for row in wb[L.SCORES].iter_rows():
+        for c in row:
+            text = c.value.text if isinstance(c.value, ArrayFormula) else c.value if c.data_type == "f" else ""
+            calls += len(re.findall(r"\bHS_[A-Z_]+\(", re.sub(r'"[^"]*"', '""', text or "")))
+    return calls
+
+
+def _excel_run(tmp_path, monkeypatch, copies: int):
+    """The ribbon's recompute on a master of 6 × copies units (the sample's rows under other names), through
+    the recording stand-in: (calls, the workbook)."""
+    from hscredit_xl.datafile import read_rows
+    from hscredit_xl.rubric import load_rubric
+    from hscredit_xl.workbook.book import OpenpyxlBook
+    from hscredit_xl.workbook.demo import sample_path
+    from hscredit_xl.workbook.fill import fill_book
+    from hscredit_xl.workbook.template import build_template
+
+    rubric = load_rubric()
+    sample, _ = read_rows(sample_path(), rubric)
+    flags = {u.name: u.public_service for u in rubric.units}
+    rows = [dict(r, unit=f"单位{k:04d}-{r['unit']}") for k in range(copies) for r in sample]
+    units = [r["unit"] for r in rows]
+    wb = build_template(units=units, public_service=[flags[r["unit"].split("-", 1)[1]] for r in rows])
+    fill_book(OpenpyxlBook(tmp_path / f"filled-{copies}.xlsx", wb), rows)
+    fake = FakeBook(wb)
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: fake))
+    hscredit_xl.main()
+    assert ("activate", L.SUMMARY) in fake.calls, [c for c in fake.calls if c[0] == "activate"]
+    return fake.calls, wb
+
+
+def test_at_3000_units_the_ribbon_reads_and_writes_one_block_each_and_hs_calls_do_not_grow(tmp_path, monkeypatch):
+    """Issue 13 item 4: at 3,000 units the ribbon's recompute makes exactly the calls into Excel it makes at 6
+    (one read per sheet, one write per block), and a full recalculation of 计分 makes as many HS_ calls."""
+    from collections import Counter
+
+    small, small_wb = _excel_run(tmp_path, monkeypatch, 1)
+    big, big_wb = _excel_run(tmp_path, monkeypatch, 500)
+    reads = [name for kind, name in big if kind == "read"]
+    assert len(reads) == len(set(reads)), f"one read per sheet, got {reads}"
+    assert Counter(kind for kind, _ in big) == Counter(kind for kind, _ in small)
+    assert Counter(big) == Counter(small)  # the same calls on the same sheets
+    review = big_wb[L.REVIEW]
+    lay = L.Layout.build(__import__("hscredit_xl.rubric", fromlist=["x"]).load_rubric(),
+                         [big_wb[L.SETTINGS].cell(r, 1).value for r in range(L.FIRST_ROW, L.FIRST_ROW + 3000)],
+                         [big_wb[L.SETTINGS].cell(r, 2).value == "是" for r in range(L.FIRST_ROW, L.FIRST_ROW + 3000)])
+    assert review.cell(lay.last_row, lay.review_columns["total"]).value is not None  # the last unit was written
+    assert _hs_calls(big_wb) == _hs_calls(small_wb) > 0

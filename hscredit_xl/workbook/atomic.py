@@ -89,9 +89,11 @@ def save_workbook_atomic(wb: Any, path: str | os.PathLike) -> Path:
     A failure at any point leaves an existing file at ``path`` byte-for-byte as it was, and no temporary
     file behind.
     """
+    from .fastsave import save_workbook_fast
+
     target = Path(path)
     with atomic_output(target) as handle:
-        wb.save(handle)
+        save_workbook_fast(wb, handle) if hasattr(wb, "_sheets") else wb.save(handle)
     return target
 
 

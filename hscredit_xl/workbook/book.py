@@ -78,6 +78,10 @@ class Book(ABC):
         """The last computed value of a formula cell (only openpyxl needs this)."""
         return self.read(sheet).get(row, col)
 
+    def value_at(self, sheet: str, row: int, col: int) -> object:
+        """One cell's value, as read() would give it (a file book need not read the whole sheet for it)."""
+        return self.read(sheet).get(row, col)
+
     # What a person can do to a sheet without typing a value. Only the file side reports these; in Excel the
     # button works on the live workbook, whose protected sheets keep the structure.
     def hidden_rows(self, sheet: str) -> set[int]:
@@ -242,7 +246,9 @@ class OpenpyxlBook(Book):
         if not self._kept:
             return save_workbook_atomic(self.wb, target)
         buffer = io.BytesIO()
-        self.wb.save(buffer)
+        from .fastsave import save_workbook_fast
+
+        save_workbook_fast(self.wb, buffer)
         data = with_cached_values(buffer.getvalue(), self._kept)
         with atomic_output(target) as handle:
             handle.write(data)

@@ -404,6 +404,7 @@ def _read_data_sheet(book: Book, inp: Inputs) -> None:
             inp.blocked = True
             return
     hidden_rows = book.hidden_rows(L.DATA)
+    letters = {c.key: L.col_letter(c.col) for c in lay.data_columns}  # positions worked out once, not per unit
     for i, unit in enumerate(lay.units):
         name_cell = lay.unit_name_cell(i)
         inp.locations[(i, "unit")] = _at(L.DATA, *name_cell)
@@ -415,10 +416,14 @@ def _read_data_sheet(book: Book, inp: Inputs) -> None:
         if not lay.handout and name_cell[0] in hidden_rows:
             inp.warn(unit, _at(L.DATA, *name_cell), "隐藏行", unit, "该单位所在的行被隐藏；隐藏行的数据照常计分",
                      "请取消隐藏，核对该行数据")
+        values, locations = inp.rows[i], inp.locations
         for column in lay.data_columns:
-            row, col = lay.data_cell(i, column.key)
-            inp.rows[i][column.key] = _value(book, grid, L.DATA, row, col, inp, unit, column.label)
-            inp.locations[(i, column.key)] = _at(L.DATA, row, col)
+            row, col = (lay.data_cell(i, column.key) if lay.handout else (name_cell[0], column.col))
+            raw = grid.get(row, col)
+            values[column.key] = (None if raw is None or (isinstance(raw, str) and raw.strip() == "") else raw) \
+                if type(raw) is not Formula else _value(book, grid, L.DATA, row, col, inp, unit, column.label)
+            locations[(i, column.key)] = f"{L.DATA}!{letters[column.key]}{row}" if not lay.handout \
+                else _at(L.DATA, row, col)
             if lay.handout and row in hidden_rows:
                 inp.warn(unit, _at(L.DATA, row, col), "隐藏行", column.label, "该数据所在的行被隐藏；隐藏行的数据照常计分",
                          "请取消隐藏，核对该行数据")
@@ -590,7 +595,7 @@ def parse_stamp(stamp: object) -> dict | None:
 def stamp_report(book: Book, inp: Inputs) -> dict:
     """What `report --json` says about traceability: the 汇总 stamp's pieces as written by the last recompute,
     and whether the workbook's current inputs are the ones that stamp was written for."""
-    raw = book.read(L.SUMMARY).get(*_coords(inp.layout.summary_stamp_cell)) if L.SUMMARY in book.sheet_names else None
+    raw = book.value_at(L.SUMMARY, *_coords(inp.layout.summary_stamp_cell)) if L.SUMMARY in book.sheet_names else None
     pieces = parse_stamp(raw)
     doc = inp.rubric.document
     stamp = {"text": raw if isinstance(raw, str) and raw.strip() else None,
@@ -689,10 +694,10 @@ def write_results(book: Book, inp: Inputs, result: Result, now: dt.datetime | No
                      ("adjustment_reason", lambda u: u.adjustment_reason or None)):
         book.write(L.SUMMARY, first, cols[key], [[get(u)] for u in units])
 
-    summary = book.read(L.SUMMARY)
-    stamp = _stamp(inp, now, summary.get(*_coords(lay.summary_stamp_cell)))
+    previous = book.value_at(L.SUMMARY, *_coords(lay.summary_stamp_cell))
+    legacy = book.value_at(L.SUMMARY, *_coords(lay.legacy_stamp_cell))  # both read before the sheet is written
+    stamp = _stamp(inp, now, previous)
     book.write(L.SUMMARY, *_coords(lay.summary_stamp_cell), [[stamp]])
-    legacy = summary.get(*_coords(lay.legacy_stamp_cell))
     if isinstance(legacy, str) and legacy.startswith(STAMP_PREFIX):  # an earlier version's stamp: one stamp only
         book.write(L.SUMMARY, *_coords(lay.legacy_stamp_cell), [[None]])
     if L.RESULT in book.sheet_names:
@@ -781,7 +786,7 @@ def _refresh_formulas(book: Book, lay: Layout, choices: dict[str, str]) -> None:
     """Rewrite the formulas that depend on 设置's switches, when they were written for other choices."""
     signature = L.formula_signature(choices)
     row, col = _coords(lay.score_signature_cell)
-    if book.read(L.SCORES).get(row, col) == signature:
+    if book.value_at(L.SCORES, row, col) == signature:
         return
     for rule_id, formula in lay.score_formulas(choices).items():
         c = lay.score_columns[rule_id]

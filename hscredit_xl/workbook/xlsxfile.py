@@ -27,6 +27,7 @@ import datetime as dt
 import io
 import math
 import re
+import struct
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -165,12 +166,13 @@ class _SheetReader:
                 number = int(r.group(1)) if r else number + 1
                 if _HIDDEN.search(tag.group(2)):
                     sheet.hidden_rows.add(number)
-            for tag in _COL_TAG.finditer(xml):
+            for tag in _COL_TAG.finditer(xml, 0, m.start()):
                 if _HIDDEN.search(tag.group(1)):
                     lo, hi = _MIN.search(tag.group(1)), _MAX.search(tag.group(1))
                     if lo and hi:
                         sheet.hidden_cols.update(range(int(lo.group(1)), int(hi.group(1)) + 1))
-        for ref in _MERGE_REF.findall(xml):
+        data_end = xml.rfind(b"sheetData")
+        for ref in _MERGE_REF.findall(xml, max(0, data_end)):
             ref = _unescape(ref.decode("utf-8"))
             if ":" in ref:
                 c1, r1, c2, r2 = range_boundaries(ref)
@@ -179,19 +181,32 @@ class _SheetReader:
         values = sheet.values
         dates = self.dates
         columns = _COLUMNS_B
+        formulas, cached = sheet.formulas, sheet.cached
         for cm in _full_cell_pattern(p).finditer(xml):  # the cells with content (an empty one never matches)
-            letters, row, attrs, v, inline, other = cm.groups()
+            letters, row, s, t, attrs, v, inline, ftext, fv, other = cm.groups()
             col = columns.get(letters)
             if col is None:
                 col = columns[letters] = column_index_from_string(letters.decode())
             row = int(row)
-            if attrs:
-                t = _T.search(attrs)
-                t = t.group(1).decode() if t else "n"
-                st = _S.search(attrs)
-                style = int(st.group(1)) if st else 0
-            else:
-                t, style = "n", 0
+            if attrs:  # attributes in another order, or others besides
+                if s is None:
+                    found = _S.search(attrs)
+                    s = found.group(1) if found else None
+                if t is None:
+                    found = _T.search(attrs)
+                    t = found.group(1) if found else None
+            t = t.decode() if t is not None else "n"
+            style = int(s) if s is not None else 0
+            if ftext is not None:  # <f>…</f> and its saved result: a plain formula
+                text = "=" + _unescape(ftext.decode("utf-8"))
+                key = (row, col)
+                formulas[key] = text
+                values[key] = Formula(text)
+                if fv:
+                    self.row, self.col, self.t, self.s = row, col, t, style
+                    self.inline = None
+                    cached[key] = self._value(key, t, _unescape(fv.decode("utf-8")), cached=True)
+                continue
             if v is not None:  # <v>…</v> alone: most cells
                 if t == "n" and style not in dates and b"&" not in v:
                     try:
@@ -408,6 +423,17 @@ def _without_empty_cells(xml: bytes) -> bytes:
     return _EMPTY_CELL.sub(b"", xml)
 
 
+def _merges(xml: bytes) -> list[tuple[int, int, int, int]]:
+    """A sheet's merged ranges (after its rows), without reading its cells."""
+    out = []
+    for ref in _MERGE_REF.findall(xml, max(0, xml.rfind(b"sheetData"))):
+        ref = _unescape(ref.decode("utf-8"))
+        if ":" in ref:
+            c1, r1, c2, r2 = range_boundaries(ref)
+            out.append((r1, c1, r2, c2))
+    return out
+
+
 def _last_cell_row(xml: bytes, p: bytes = b"") -> int:
     """The number of the last row that holds a cell (empty or not): openpyxl's max_row."""
     pos = max(xml.rfind(b"<" + p + b"c "), xml.rfind(b"<" + p + b"c>"), xml.rfind(b"<" + p + b"c/"))
@@ -499,9 +525,10 @@ def _patterns(p: bytes) -> tuple:
     if p not in _CELL_PATTERNS:
         q, qs = re.escape(p), re.escape(p.decode())
         _CELL_PATTERNS[p] = (
-            re.compile(rb"<" + q + rb'c r="([A-Z]{1,3})(\d+)"([^>]*?)(?<!/)>(?:<' + q + rb"v>([^<]*)</" + q
-                       + rb"v>|<" + q + rb"is><" + q + rb't(?: xml:space="preserve")?>([^<]*)</' + q + rb"t></"
-                       + q + rb"is>|(.*?))</" + q + rb"c>", re.S),
+            re.compile(rb"<" + q + rb'c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?([^>]*?)(?<!/)>(?:<' + q
+                       + rb"v>([^<]*)</" + q + rb"v>|<" + q + rb"is><" + q + rb't(?: xml:space="preserve")?>([^<]*)</'
+                       + q + rb"t></" + q + rb"is>|<" + q + rb"f>([^<]*)</" + q + rb"f>(?:<" + q + rb"v>([^<]*)</" + q
+                       + rb"v>|<" + q + rb"v\s*/>)?|(.*?))</" + q + rb"c>", re.S),
             re.compile(rb"<" + q + rb"v>([^<]*)</" + q + rb"v>"),
             re.compile(r"<" + qs + r"f\b([^>]*?)(?:/>|>(.*?)</" + qs + r"f>)", re.S),
             re.compile(r"<" + qs + r"v>([^<]*)</" + qs + r"v>"),
@@ -610,30 +637,41 @@ def _number_text(value) -> str:
 
 def _cell_xml(prefix: str, ref: str, style: str, kind: str, payload) -> str:
     """One <c> element: kind 'v' (a value), 'f' (a formula), 'a' (an array formula: (ref, text))."""
-    c, s = f"{prefix}c", f' s="{style}"' if style and style != "0" else ""
+    c = prefix + "c"
+    s = f' s="{style}"' if style and style != "0" else ""
+    if kind == "v":
+        value = payload
+        tp = type(value)
+        if tp is float:
+            if not math.isfinite(value):
+                return f'<{c} r="{ref}"{s}/>'
+            return f'<{c} r="{ref}"{s} t="n"><{prefix}v>{value:.16g}</{prefix}v></{c}>'
+        if tp is str:
+            if value == "":
+                return f'<{c} r="{ref}"{s}/>'
+            text = escape(value) if ("&" in value or "<" in value or ">" in value) else value
+            space = ' xml:space="preserve"' if value != value.strip() and value.strip() else ""
+            return (f'<{c} r="{ref}"{s} t="inlineStr"><{prefix}is><{prefix}t{space}>{text}</{prefix}t>'
+                    f"</{prefix}is></{c}>")
+        if value is None:
+            return f'<{c} r="{ref}"{s}/>'
+        if tp is bool:
+            return f'<{c} r="{ref}"{s} t="b"><{prefix}v>{int(value)}</{prefix}v></{c}>'
+        if isinstance(value, (dt.date, dt.datetime, dt.time)):
+            from openpyxl.utils.datetime import to_excel
+
+            value = to_excel(value)
+        if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+            if isinstance(value, float) and not math.isfinite(value):
+                return f'<{c} r="{ref}"{s}/>'
+            return f'<{c} r="{ref}"{s} t="n"><{prefix}v>{_number_text(value)}</{prefix}v></{c}>'
+        return _cell_xml(prefix, ref, style, "v", str(value))
     if kind == "f":
         text = payload[1:] if payload.startswith("=") else payload
         return f'<{c} r="{ref}"{s}><{prefix}f>{escape(text)}</{prefix}f></{c}>'
-    if kind == "a":
-        rng, text = payload
-        text = text[1:] if text.startswith("=") else text
-        return f'<{c} r="{ref}"{s}><{prefix}f t="array" ref="{rng}">{escape(text)}</{prefix}f></{c}>'
-    value = payload
-    if value is None or value == "":
-        return f'<{c} r="{ref}"{s}/>'
-    if isinstance(value, bool):
-        return f'<{c} r="{ref}"{s} t="b"><{prefix}v>{int(value)}</{prefix}v></{c}>'
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        from openpyxl.utils.datetime import to_excel
-
-        value = to_excel(value)
-    if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
-        if isinstance(value, float) and not math.isfinite(value):
-            return f'<{c} r="{ref}"{s}/>'
-        return f'<{c} r="{ref}"{s} t="n"><{prefix}v>{_number_text(value)}</{prefix}v></{c}>'
-    text = str(value)
-    space = ' xml:space="preserve"' if text.strip() and text != text.strip() else ""
-    return f'<{c} r="{ref}"{s} t="inlineStr"><{prefix}is><{prefix}t{space}>{escape(text)}</{prefix}t></{prefix}is></{c}>'
+    rng, text = payload
+    text = text[1:] if text.startswith("=") else text
+    return f'<{c} r="{ref}"{s}><{prefix}f t="array" ref="{rng}">{escape(text)}</{prefix}f></{c}>'
 
 
 _LETTERS: dict[int, str] = {}
@@ -655,11 +693,10 @@ def _cells_of_row(row_xml: str, prefix: str) -> tuple[str, dict[int, tuple[str, 
     body = row_xml[head_end:len(row_xml) - len(close)]
     cells, col = {}, 0
     for m in _cell_pattern(prefix).finditer(body):
-        letters = m.group(1)
+        letters, style, rest = m.groups()
         col = _column(letters) if letters else col + 1
-        style = m.group(2)
         if style is None:
-            found = _STYLE.search(m.group(3))
+            found = _STYLE.search(rest) if 's="' in rest else None
             style = found.group(1) if found else ""
         cells[col] = (style, m.group(0))
     return row_xml[:head_end], cells, close
@@ -802,6 +839,29 @@ class XlsxBook(Book):
             self._grids[sheet] = SparseGrid(cells, max_row)
         return self._grids[sheet]
 
+    def value_at(self, sheet: str, row: int, col: int) -> object:
+        """One cell without reading its whole sheet (the 汇总 stamp, the 计分 signature): its element found in
+        the XML and read by the same reader; a sheet already read, or a cell written, as read() has it."""
+        if sheet in self._sheets or (row, col) in self._writes.get(sheet, {}):
+            return self.read(sheet).get(row, col)
+        if sheet not in self._parts:
+            raise KeyError(sheet)
+        xml = self._zip.read(self._parts[sheet])
+        m = _SHEET_DATA.search(xml)
+        p = m.group(1) if m else b""
+        ref = f"{_letters(col)}{row}".encode()
+        found = re.search(b"<" + re.escape(p) + b'c r="' + ref + rb'"[^>]*?(?:/>|>.*?</' + re.escape(p) + b"c>)",
+                          xml, re.S)
+        if not found:
+            return None
+        if any(r1 <= row <= r2 and c1 <= col <= c2 and (row, col) != (r1, c1)
+               for r1, c1, r2, c2 in _merges(xml)):
+            return None
+        part = (b"<" + p + b"sheetData" + (b' xmlns:' + p[:-1] + b'="x"' if p else b"") + b"><" + p + b'row r="'
+                + str(row).encode() + b'">' + found.group(0) + b"</" + p + b"row></" + p + b"sheetData>")
+        reader = _SheetReader(sheet, part, self._shared_strings, self._dates, self._timedeltas, self._epoch)
+        return reader.parse().values.get((row, col))
+
     def cached_value(self, sheet: str, row: int, col: int) -> object:
         value = self._sheet(sheet).cached.get((row, col))
         if value is not None:
@@ -827,9 +887,15 @@ class XlsxBook(Book):
     # --------------------------------------------------------------------------------------------- writing
     def _blocked(self, sheet: str) -> set[tuple[int, int]]:
         """The cells inside a merged range other than its top-left one: a value written there shows nowhere
-        (openpyxl's MergedCell takes none)."""
+        (openpyxl's MergedCell takes none). A sheet only written to is not read for it: its merges are found."""
         if sheet not in self._merged_cells:
-            self._merged_cells[sheet] = {(r, c) for r1, c1, r2, c2 in self._sheet(sheet).merged
+            if sheet in self._sheets:
+                merged = self._sheets[sheet].merged
+            elif sheet in self._parts:
+                merged = _merges(self._zip.read(self._parts[sheet]))
+            else:
+                raise KeyError(sheet)
+            self._merged_cells[sheet] = {(r, c) for r1, c1, r2, c2 in merged
                                          for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
                                          if (r, c) != (r1, c1)}
         return self._merged_cells[sheet]
@@ -894,7 +960,7 @@ class XlsxBook(Book):
                 name = info.filename
                 if name in chain:
                     continue
-                member = self._zip.read(info)
+                member = original = self._zip.read(info) if (name in parts or name in _REWRITTEN) else None
                 if name in parts:
                     member = self._sheet_bytes(parts[name], member)
                 elif name == "xl/workbook.xml":
@@ -903,10 +969,16 @@ class XlsxBook(Book):
                     member = re.sub(rb'<Override\b[^>]*PartName="/[^"]*calcChain\.xml"[^>]*/>', b"", member)
                 elif chain and name == "xl/_rels/workbook.xml.rels":
                     member = re.sub(rb'<Relationship\b[^>]*Target="[^"]*calcChain\.xml"[^>]*/>', b"", member)
+                if member is original and _copy_raw(self._data, info, new):
+                    continue  # as it was: its compressed bytes copied, not compressed again
+                if member is None:
+                    member = self._zip.read(info)
                 copy = zipfile.ZipInfo(name, date_time=info.date_time)
                 copy.compress_type = zipfile.ZIP_DEFLATED
                 copy.external_attr = info.external_attr
-                new.writestr(copy, member)
+                # a big part rewritten (复核明细's texts run to tens of MB at thousands of units): zlib level 4 makes
+                # it a tenth bigger than the default level 6 in half the time
+                new.writestr(copy, member, compresslevel=4 if len(member) > 1_000_000 else None)
 
     def _sheet_bytes(self, sheet: str, member: bytes) -> bytes:
         writes = self._writes.get(sheet)
@@ -915,8 +987,12 @@ class XlsxBook(Book):
             if not _HAS_RESULT.search(member):
                 return member
             return _drop_results(member.decode("utf-8"), keep).encode("utf-8")
-        parsed = self._sheet(sheet)
-        return self._patched(parsed, self._expand_shared(parsed, writes), keep)
+        if sheet in self._sheets or _SHARED_FORMULA.search(member):
+            parsed = self._sheet(sheet)
+            writes = self._expand_shared(parsed, writes)
+        else:  # written to, never read: its shared formulas (none here) would need it read
+            parsed = _Sheet(member)
+        return self._patched(parsed, writes, keep)
 
     def _expand_shared(self, parsed: _Sheet, writes: dict) -> dict:
         """A shared formula whose defining cell is overwritten: its other cells get their own formula."""
@@ -973,6 +1049,43 @@ class XlsxBook(Book):
         if where.dimension:
             head = _widened(head, where.dimension, writes)
         return head + inner + tail
+
+
+_SHARED_FORMULA = re.compile(rb'<(?:[\w.-]+:)?f\b[^>]*\bt="shared"')
+_REWRITTEN = ("xl/workbook.xml", "[Content_Types].xml", "xl/_rels/workbook.xml.rels")
+
+
+def _copy_raw(data: bytes, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> bool:
+    """Copy a member's compressed bytes from the package `data` into `out` as they are (a member nobody
+    changed need not be compressed again). False (nothing written) where that can not be done safely: the
+    member is then written the ordinary way."""
+    try:
+        off = info.header_offset
+        head = data[off:off + 30]
+        if head[:4] != b"PK\x03\x04" or info.compress_size >= 0xFFFFFFFF or info.file_size >= 0xFFFFFFFF:
+            return False
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        start = off + 30 + name_len + extra_len
+        raw = data[start:start + info.compress_size]
+        if len(raw) != info.compress_size or not hasattr(out, "start_dir") or not hasattr(out, "filelist"):
+            return False
+        copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+        copy.compress_type, copy.external_attr = info.compress_type, info.external_attr
+        copy.CRC, copy.compress_size, copy.file_size = info.CRC, info.compress_size, info.file_size
+        copy.flag_bits = info.flag_bits & ~0x08  # sizes and CRC in the header, no data descriptor after the data
+        header = copy.FileHeader(False)
+    except Exception:  # anything unexpected: the ordinary way
+        return False
+    if getattr(out, "_seekable", True):
+        out.fp.seek(out.start_dir)
+    copy.header_offset = out.fp.tell()
+    out.fp.write(header)
+    out.fp.write(raw)
+    out.start_dir = out.fp.tell()
+    out.filelist.append(copy)
+    out.NameToInfo[copy.filename] = copy
+    out._didModify = True
+    return True
 
 
 def _widened(head: bytes, span: tuple[int, int], writes: dict) -> bytes:

@@ -44,8 +44,8 @@ def build(ctx: SheetContext) -> None:
             for key in ("unit", "rule", "requirement"):
                 if key in E:
                     st.input_cell(ws, row, E[key], None)
-        st.input_cell(ws, row, E["files"], None).alignment = st.WRAP_LEFT
-        st.input_cell(ws, row, E["note"], None).alignment = st.WRAP_LEFT
+        st.input_cell(ws, row, E["files"], None, align=st.WRAP_LEFT)
+        st.input_cell(ws, row, E["note"], None, align=st.WRAP_LEFT)
     rule_ids = list(dict.fromkeys(rule.id for rule, _ in lay.evidence_items(ctx.choices)))
     free = first + len(fixed)
     if rule_ids and free <= last:

@@ -49,8 +49,8 @@ def build(ctx: SheetContext) -> None:
     for i in range(len(lay.units)):
         row = lay.unit_row(i)
         for key, (col, _) in cols.items():
-            st.computed(ws, row, col, formats.get(key, "0.00"))
-            ws.cell(row, col).alignment = st.WRAP_LEFT if key == "adjustment_reason" else st.WRAP_CENTER
+            st.computed(ws, row, col, formats.get(key, "0.00"),
+                        align=st.WRAP_LEFT if key == "adjustment_reason" else st.WRAP_CENTER)
     issuer_row, date_row = lay.result_sign_rows
     for row, text in ((issuer_row, doc["issuer"]), (date_row, None)):
         c = st.put(ws, row, 1, text, align=Alignment(horizontal="right", vertical="center"))

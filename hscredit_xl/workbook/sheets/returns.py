@@ -34,8 +34,7 @@ def build(ctx: SheetContext) -> None:
                 continue
             fmt = {"submitted_on": "yyyy-mm-dd", "received_on": "yyyy-mm-dd", "self_total": "0.00",
                    "self_total_typed": "0.00"}.get(key)
-            st.computed(ws, row, col, fmt)
-            ws.cell(row, col).alignment = st.WRAP_LEFT
+            st.computed(ws, row, col, fmt, align=st.WRAP_LEFT)
     if lay.units:
         on_time = col_letter(cols["on_time"][0])
         target = f"{on_time}{L.FIRST_ROW}:{on_time}{lay.last_row}"

@@ -8,11 +8,14 @@ Conventions the rest of the package relies on:
 """
 from __future__ import annotations
 
+import copy
 import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from openpyxl.cell.cell import Cell
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter as col_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -36,6 +39,11 @@ LIGHT_BORDER = Border(left=HAIR, right=HAIR, top=HAIR, bottom=HAIR)
 WRAP_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 WRAP_LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 WRAP_TOP = Alignment(horizontal="left", vertical="top", wrap_text=True)
+
+
+def _register_constants() -> None:
+    for obj in (BORDER, LIGHT_BORDER, WRAP_CENTER, WRAP_LEFT, WRAP_TOP):
+        _KNOWN[id(obj)] = id(obj)
 
 
 def add_named_styles(wb) -> None:
@@ -77,6 +85,40 @@ def chinese_date(iso: str) -> str:
     return f"{y}年{m}月{d}日"
 
 
+# --------------------------------------------------------------------------------------- the look, once
+# A workbook of thousands of units styles hundreds of thousands of cells the same few ways. openpyxl registers
+# a style by hashing it at every assignment (most of the template's build time at 3,000 units): each way is
+# applied once per workbook, and the cells after get a copy of the resulting style indices. The cells come out
+# exactly as if styled one by one.
+_KNOWN = {}  # id -> the shared Border/Alignment constants below (other objects are applied one by one)
+
+
+def _styled(c, key: tuple, apply, fresh_only: bool = False):
+    """Style cell c as apply(c) would; key names what apply does (None: do not cache). fresh_only: the cache
+    is used only on a cell not styled before (apply sets some of the look, not all of it)."""
+    if key is None or (fresh_only and c._style is not None and any(c._style)):
+        apply(c)
+        return c
+    cache = c.parent.parent.__dict__.setdefault("_hscredit_styles", {})
+    found = cache.get(key)
+    if found is None:
+        apply(c)
+        cache[key] = copy.copy(c._style)
+    else:
+        c._style = copy.copy(found)
+    return c
+
+
+def _const(obj) -> object:
+    """A cache key part for a Border/Alignment argument: the shared constants by identity, else uncacheable."""
+    if obj is None:
+        return None
+    return _KNOWN.get(id(obj), _UNCACHED)
+
+
+_UNCACHED = object()
+
+
 def set_text(c, text) -> None:
     """A literal text cell: a leading '=' must never turn a label into a formula."""
     c.value = text
@@ -86,16 +128,20 @@ def set_text(c, text) -> None:
 
 def put(ws: Worksheet, row: int, col: int, value, *, bold: bool = False, border: Border | None = None,
          wrap: bool = False, align: Alignment | None = None):
-    c = ws.cell(row, col)
+    c = cell_at(ws, row, col)
     set_text(c, value)
-    c.font = Font(name=FONT_NAME, size=11, bold=bold)
-    if border is not None:
-        c.border = border
-    if align is not None:
-        c.alignment = align
-    elif wrap:
-        c.alignment = WRAP_TOP
-    return c
+
+    def apply(c):
+        c.font = Font(name=FONT_NAME, size=11, bold=bold)
+        if border is not None:
+            c.border = border
+        if align is not None:
+            c.alignment = align
+        elif wrap:
+            c.alignment = WRAP_TOP
+
+    key = ("put", bold, _const(border), wrap, _const(align))
+    return _styled(c, None if _UNCACHED in key else key, apply, fresh_only=True)
 
 
 def title(ws: Worksheet, text: str) -> None:
@@ -171,30 +217,56 @@ def header(ws: Worksheet, row: int, col: int, text: str) -> None:
     set_text(c, text)
 
 
-def input_cell(ws: Worksheet, row: int, col: int, value, *, number_format: str | None = None,
-           align: Alignment | None = None):
-    c = ws.cell(row, col)
-    c.style = INPUT_STYLE
-    if value is not None:
-        set_text(c, value)
+def _named(ws: Worksheet, row: int, col: int, name: str, number_format: str | None, align: Alignment | None):
+    """A cell in a named style (which sets the whole look), with a number format and an alignment: the look is
+    worked out once per workbook and copied (see _styled)."""
+    c = cell_at(ws, row, col)
+    known = align is None or id(align) in _KNOWN
+    key = (name, number_format, id(align) if align is not None else None)
+    cache = ws.parent.__dict__.get("_hscredit_styles")
+    found = cache.get(key) if known and cache is not None else None
+    if found is not None:
+        c._style = StyleArray(found)
+        return c
+    c.style = name
     if number_format:
         c.number_format = number_format
     if align is not None:
         c.alignment = align
+    if known:
+        ws.parent.__dict__.setdefault("_hscredit_styles", {})[key] = StyleArray(c._style)
     return c
 
 
-def computed(ws: Worksheet, row: int, col: int, number_format: str | None = None):
-    c = ws.cell(row, col)
-    c.style = COMPUTED_STYLE
-    if number_format:
-        c.number_format = number_format
+def input_cell(ws: Worksheet, row: int, col: int, value, *, number_format: str | None = None,
+           align: Alignment | None = None):
+    c = _named(ws, row, col, INPUT_STYLE, number_format, align)
+    if value is not None:
+        set_text(c, value)
     return c
+
+
+def computed(ws: Worksheet, row: int, col: int, number_format: str | None = None, align: Alignment | None = None):
+    return _named(ws, row, col, COMPUTED_STYLE, number_format, align)
 
 
 def formula(ws: Worksheet, row: int, col: int, text: str, number_format: str | None = None):
     c = computed(ws, row, col, number_format)
-    c.value = text
+    if isinstance(text, str) and text.startswith("="):
+        c._value, c.data_type = text, "f"  # as openpyxl binds a formula, without its check of every string
+    else:
+        c.value = text
+    return c
+
+
+def cell_at(ws: Worksheet, row: int, col: int):
+    """ws.cell(row, col), without openpyxl's argument checks (the builders ask for hundreds of thousands)."""
+    cells = ws._cells
+    c = cells.get((row, col))
+    if c is None:
+        c = cells[(row, col)] = Cell(ws, row=row, column=col)
+        if row > ws._current_row:
+            ws._current_row = row
     return c
 
 
@@ -268,20 +340,22 @@ def fit_row_heights(ws: Worksheet) -> None:
     spans = {(r.min_row, r.min_col): r for r in ws.merged_cells.ranges}
     need: dict[int, float] = {}
     tall: list[tuple[list[int], float]] = []
-    for row in ws.iter_rows():
-        for c in row:
-            if not isinstance(c.value, str) or c.data_type == "f" or not (c.alignment and c.alignment.wrap_text):
-                continue
-            size = (c.font.sz if c.font and c.font.sz else 11)
-            span = spans.get((c.row, c.column))
-            cols = range(span.min_col, span.max_col + 1) if span else [c.column]
-            rows = list(range(span.min_row, span.max_row + 1)) if span else [c.row]
-            width = sum(col_width(col) for col in cols)
-            height = text_height(c.value, width, size)
-            if len(rows) == 1:
-                need[rows[0]] = max(need.get(rows[0], 15.0), height)
-            else:
-                tall.append((rows, height))
+    # the cells there are, in row order (iter_rows would make every cell of the used range first)
+    texts = sorted((key, c) for key, c in ws._cells.items()
+                   if type(c) is Cell and isinstance(c._value, str) and c.data_type != "f")
+    for _, c in texts:
+        if not (c.alignment and c.alignment.wrap_text):
+            continue
+        size = (c.font.sz if c.font and c.font.sz else 11)
+        span = spans.get((c.row, c.column))
+        cols = range(span.min_col, span.max_col + 1) if span else [c.column]
+        rows = list(range(span.min_row, span.max_row + 1)) if span else [c.row]
+        width = sum(col_width(col) for col in cols)
+        height = text_height(c.value, width, size)
+        if len(rows) == 1:
+            need[rows[0]] = max(need.get(rows[0], 15.0), height)
+        else:
+            tall.append((rows, height))
     for rows, height in tall:
         have = sum(need.get(r, 15.0) for r in rows)
         if have < height:
@@ -299,3 +373,5 @@ def text_height(text: str, width: float, size: float) -> float:
     for para in text.split("\n"):
         lines += max(1, math.ceil(text_width(para) * scale / usable))
     return lines * size * 1.4 + 5
+
+_register_constants()
