@@ -376,3 +376,13 @@ def test_recompute_of_a_book_in_memory_uses_what_it_records(variant_master, tmp_
     outcome = recompute(book)
     assert outcome.ok and outcome.inputs.rubric.sha256 == sha(rubric_file)
     assert outcome.inputs.rubric.path == str(rubric_file)
+
+
+def test_recompute_with_the_moved_rubric_records_where_it_is_now(variant_master, tmp_path, capsys):
+    work, was, moved = moved_master(variant_master, tmp_path)
+    assert guide_cells(work)[H9] == str(was)
+    code, out, err = cli(capsys, "recompute", work, "--rubric", moved)
+    assert code == 0, err
+    assert guide_cells(work)[H9] == str(moved) and guide_cells(work)[H8] == sha(moved)
+    code, out, err = cli(capsys, "report", work, "--json")  # no --rubric: found at the recorded place
+    assert code == 0 and json.loads(out)["rubric"]["version"] == "2020.9", err

@@ -671,6 +671,10 @@ def recompute(book: Book, *, rubric: Rubric | None = None, write_problems_on_err
             write_check_sheet(book, exc.problems, now)
         return Outcome(inp, None, exc.problems)
     stamp = write_results(book, inp, result, now)
+    if rubric is not None:  # found with --rubric: where it is now is recorded, for the next command and the ribbon
+        from .rubricof import record_moved
+
+        record_moved(book, inp.rubric)
     return Outcome(inp, result, result.problems, stamp)
 
 

@@ -103,6 +103,20 @@ def read_record(book: Book) -> Record | None:
                   text(L.RUBRIC_ID_CELLS["path"]))
 
 
+def record_moved(book: Book, rubric: Rubric) -> bool:
+    """When the rubric the book records (same SHA-256) was found at another path, record that path (H9): the
+    next command, and the ribbon, find it without `--rubric`. True when the cell was rewritten."""
+    record = read_record(book)
+    new = recorded_path(rubric)
+    if record is None or not record.sha256 or record.sha256 != rubric.sha256 or not new or new == record.path:
+        return False
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    letters, row = coordinate_from_string(L.RUBRIC_ID_CELLS["path"])
+    book.write(record.sheet, row, column_index_from_string(letters), [[new]])
+    return True
+
+
 def load_given(path: str | os.PathLike) -> Rubric:
     """The rubric of `--rubric FILE`; InputProblems when the file is missing or not a rubric."""
     try:
