@@ -34,6 +34,16 @@ def num(x) -> str:
     return "≈" + f"{round_half_up(d, EXACT_PLACES).normalize():,f}"
 
 
+MOST_NAMED = 10  # a list of units longer than this is cut: a cell holds 32,767 characters, and nobody reads 1,000 names
+
+
+def unit_list(units: Sequence[str]) -> str:
+    """Units as a text names them: all of a few; of many, the first five and how many there are."""
+    if len(units) <= MOST_NAMED:
+        return "、".join(units)
+    return f"{'、'.join(units[:5])} 等 {len(units):,} 个单位"
+
+
 def eq(shown: str) -> str:
     """'= 19.64', or '≈ 8.6667' for a figure shown rounded."""
     return f"≈ {shown[1:]}" if shown.startswith("≈") else f"= {shown}"
@@ -197,7 +207,7 @@ class Wording:
         tie = ""
         if fig.tied:
             how = self.switch(part.params.get("ties"))
-            tie = f"（与 {'、'.join(fig.tied)} 并列{'，' + how if how else ''}）"
+            tie = f"（与 {unit_list(fig.tied)} 并列{'，' + how if how else ''}）"
         head = f"{desc}，{self._peers(rule, fig.peers)}第 {fig.place} 名{order}{tie}{self._notes(notes)}"
         score = num(fig.score)
         if part.kind == "place":
@@ -249,7 +259,7 @@ class Wording:
     def not_applicable(self, rule: Rule, assessed: Sequence[str], a5_option: str, score: Decimal | None,
                        applicable_max: Decimal) -> str:
         """A rule the unit is not assessed on: what the option of A5 in force does with it."""
-        who = f"本项只考核 {'、'.join(assessed)}，本单位不参加" if assessed else "本项本单位不参加"
+        who = f"本项只考核 {unit_list(assessed)}，本单位不参加" if assessed else "本项本单位不参加"
         if score is not None:
             return f"{who}；按 {self.policy('group_absent')}：{num(score)} 分"
         full = to_decimal(self.rubric.totals["full"])
@@ -295,4 +305,4 @@ class Wording:
     def _tied(self, tied: Sequence[str]) -> str:
         switch = self.rubric.policy_switch("ties")
         how = f"，{self.switch({'switch': switch.id})}" if switch else ""
-        return f"（与 {'、'.join(tied)} 并列{how}）" if tied else ""
+        return f"（与 {unit_list(tied)} 并列{how}）" if tied else ""

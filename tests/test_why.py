@@ -329,3 +329,14 @@ def test_forty_units_none_assessed_on_the_group_rule():
         for rule in RUBRIC.rules:
             if scores_of(unit, rule) is not None:
                 assert last_score(unit.why[rule.id])[0] == scores_of(unit, rule)
+
+
+def test_a_list_of_many_units_is_cut_to_a_few_and_a_count():
+    """At thousands of units a text naming every unit tied, or every unit assessed on 1.3, would pass the
+    32,767 characters a cell holds (issue 13: 76,726 at 30,000 units): five names and how many."""
+    from hscredit_xl.why import unit_list as names
+
+    few = [f"单位{k}" for k in range(10)]
+    many = [f"单位{k}" for k in range(10_000)]
+    assert names(few) == "、".join(few)
+    assert names(many) == "单位0、单位1、单位2、单位3、单位4 等 10,000 个单位"
