@@ -8,8 +8,10 @@ A workbook recomputed headless holds formulas *without* cached values (openpyxl 
 the file's own cached values can not be copied. Every value is computed instead, by the engine, from the
 workbook's own inputs:
 
-* the outputs recompute writes as values (rule scores, 加分, 扣分, 自评总分, 调整分, each 考评表's
-  复核得分, 校验结果) are written again by recompute's own writer — idempotent, so the same numbers;
+* the outputs recompute writes as values (rule scores, 加分, 扣分, 自评总分, 调整分, 复核明细's
+  复核得分 and 计分依据, 校验结果) are written again by recompute's own writer — idempotent, so the same numbers;
+* 自评得分's self subtotals and totals become the engine's (`engine.self_totals`), and the master's one 考评表
+  shows the unit picked on it as its lookups would;
 * 汇总's native formulas (subtotals, 基础分, 适用满分, 折算, total, rank, difference, final, weighted
   contributions) become the engine's numbers for the same quantities;
 * 数据录入's derived columns become what their formulas compute from the typed data (annual total = the
@@ -30,7 +32,10 @@ A workbook that was not recomputed, or whose inputs changed since (the SHA-256 i
 from the inputs' digest now), is refused with :class:`~hscredit_xl.scoring.InputProblems` (Chinese
 messages; the command line exits 2), and nothing is written.
 
-With ``pdf=True`` LibreOffice prints a copy that holds only the 考评表 sheets and 汇总 to one PDF.
+Every unit's own 考评表 (考评表-<unit>, the official table as a 填报版 has it: `sheets/form.build`) is added
+after the master's 考评表, values only: its 自评得分 as typed, its self totals, 复核得分 and 计分依据 the
+engine's, the 汇总 stamp. With ``pdf=True`` LibreOffice prints a copy that holds only 考核评价结果, these
+考评表 and 汇总 to one PDF.
 
 The pair is written as one step: the values-only copy and the PDF appear together or not at all. Both are
 made in a private temporary folder (``hscredit-export-<pid>-…``, removed however the run ends; one left by a

@@ -14,9 +14,10 @@ file is a real xlsx zip of sane size:
 * in the same pass, what openpyxl would have to build is counted from the XML stream, before it builds any
   of it: cells (per sheet and in all), shared strings, merged ranges, and XML tags of any kind (per part and
   in all). openpyxl loads every sheet, read or not, at about 1 KB and 25 µs a cell: a file over these limits
-  is refused in seconds instead of loading for minutes into gigabytes. The limits leave room for a workbook
-  of 3,000 units (BENCHMARKS.md: 927,351 cells); XML parts must be UTF-8, as Excel, WPS and LibreOffice
-  write them (counting in another encoding would let a file slip past the limits).
+  is refused in seconds instead of loading for minutes into gigabytes. The limits leave room for a unit's
+  file; the master, which the command line reads with xlsxfile.XlsxBook (about 1 µs a cell, only the sheets
+  it needs), is checked against DIRECT_LIMITS, which leave room for 30,000 units. XML parts must be UTF-8, as
+  Excel, WPS and LibreOffice write them (counting in another encoding would let a file slip past the limits).
 
 openpyxl then parses the XML through defusedxml (checked: it refuses to run without it), VBA is never kept or
 run (keep_vba=False), external links are dropped (keep_links=False), and formulas are never evaluated:

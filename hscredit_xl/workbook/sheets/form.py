@@ -104,8 +104,12 @@ def build_picker(ctx: SheetContext) -> None:
             st.formula(ws, r, c, text, "0")
         else:  # the table styled the cell (computed, its font and border): only the formula is added
             ws.cell(r, c).value = text
-    # 计分依据 of the total is the longest text: its row is made tall enough for it (the texts arrive by lookup)
-    ws.row_dimensions[lay.form_total_rows["total"]].height = 52
+    # 计分依据 of the total is the longest text (to about 250 characters): its row is made tall enough for it, the
+    # text from the top (the texts arrive by lookup: the row can not be fitted to them when the sheet is made)
+    total_row = lay.form_total_rows["total"]
+    ws.row_dimensions[total_row].height = 100
+    why = ws.cell(total_row, L.FORM_EXTRA_COLUMN)
+    why.alignment = st.WRAP_TOP
     ws.freeze_panes = f"A{L.FORM_HEADER_ROW + 1}"
 
 
