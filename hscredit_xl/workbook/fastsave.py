@@ -14,22 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import cache
 from xml.sax.saxutils import escape
 
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.writer.excel import ExcelWriter
 
-_LETTERS: dict[int, str] = {}
-
-
-def _letters(col: int) -> str:
-    found = _LETTERS.get(col)
-    if found is None:
-        from openpyxl.utils import get_column_letter
-
-        found = _LETTERS[col] = get_column_letter(col)
-    return found
+_letters = cache(get_column_letter)  # 28 -> "AB", worked out once per column
 
 
 class _Unsupported(Exception):

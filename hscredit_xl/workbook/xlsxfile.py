@@ -31,6 +31,7 @@ import struct
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from xml.parsers import expat
 from xml.sax.saxutils import escape
@@ -96,15 +97,9 @@ class _Sheet:
 
 
 _COORD = re.compile(r"([A-Z]{1,3})(\d+)$")
-_COLUMNS: dict[str, int] = {}
 _COLUMNS_B: dict[bytes, int] = {}
-
-
-def _column(letters: str) -> int:
-    col = _COLUMNS.get(letters)
-    if col is None:
-        col = _COLUMNS[letters] = column_index_from_string(letters)
-    return col
+_column = cache(column_index_from_string)  # "AB" -> 28, worked out once per column
+_letters = cache(get_column_letter)  # 28 -> "AB"
 
 
 class _SheetReader:
@@ -672,16 +667,6 @@ def _cell_xml(prefix: str, ref: str, style: str, kind: str, payload) -> str:
     rng, text = payload
     text = text[1:] if text.startswith("=") else text
     return f'<{c} r="{ref}"{s}><{prefix}f t="array" ref="{rng}">{escape(text)}</{prefix}f></{c}>'
-
-
-_LETTERS: dict[int, str] = {}
-
-
-def _letters(col: int) -> str:
-    found = _LETTERS.get(col)
-    if found is None:
-        found = _LETTERS[col] = get_column_letter(col)
-    return found
 
 
 def _cells_of_row(row_xml: str, prefix: str) -> tuple[str, dict[int, tuple[str, str]], str]:
