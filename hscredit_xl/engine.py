@@ -167,7 +167,11 @@ def _score_rank_part(part: Part, params: dict, derived: Sequence) -> list[PartFi
                                 months=tuple(mp)) for d, mp in zip(derived, per_unit)]
         derived = [sum((Decimal(x) for x in d), ZERO) for d in derived]
     unit_places = kinds.places(derived, lowest_first=lowest_first, ties=ties)
-    return [PartFigures(part, params, d, score_given(part, place, params), place=place, peers=len(derived))
+    by_place: dict[int, Decimal] = {}  # tied units share a place and its score
+    for place in unit_places:
+        if place not in by_place:
+            by_place[place] = score_given(part, place, params)
+    return [PartFigures(part, params, d, by_place[place], place=place, peers=len(derived))
             for d, place in zip(derived, unit_places)]
 
 
@@ -181,9 +185,19 @@ def _score_part(part: Part, params: dict, derived: Sequence, names: Sequence[str
                 on_place.setdefault(fig.place, []).append(name)
         return [replace(fig, tied=tuple(n for n in on_place.get(fig.place, ()) if n != name))
                 for name, fig in zip(names, figures)]
-    return [PartFigures(part, params, d, score_given(part, d, params),
-                        tier=kinds.tier_reached(d, tiers(params)) if part.kind == "tier" else None)
-            for d in derived]
+    score = kind_of(part.kind).score
+    part_tiers = tiers(params) if part.kind == "tier" else None
+    memo: dict = {}  # units share values (a flag, a small count): each distinct one is scored once
+
+    def figures(d) -> PartFigures:
+        key = (type(d), d)
+        found = memo.get(key)
+        if found is None:
+            tier = kinds.tier_reached(d, part_tiers) if part_tiers is not None else None
+            found = memo[key] = (score(d, params), tier)
+        return PartFigures(part, params, d, found[0], tier=found[1])
+
+    return [figures(d) for d in derived]
 
 
 def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str, str] | None = None,

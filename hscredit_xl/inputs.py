@@ -104,6 +104,8 @@ def text_problem(text: str) -> tuple[str, str] | None:
     A character XML can not hold (a control character, U+FFFE/U+FFFF, a lone surrogate) would make a file
     nothing can open again; text longer than Excel's limit would be cut by Excel without a word.
     """
+    if text.isascii() and text.isprintable() and len(text) <= MAX_TEXT:  # the common case, said at once
+        return None
     bad = [m for m in _NOT_XML.finditer(text)]
     if bad:
         where = "、".join(f"第 {m.start() + 1:,} 个字符（U+{ord(m.group()):04X}）" for m in bad[:5])
@@ -156,7 +158,7 @@ class ValueParser:
         if isinstance(raw, UncomputedFormula):
             return ("单元格是公式，但文件中没有保存它的计算结果（公式不会被计算）",
                     "请直接填写数值；或在 Excel 中打开、计算并保存后再试")
-        if isinstance(raw, str) and raw.strip().upper() in EXCEL_ERRORS:
+        if isinstance(raw, str) and raw.lstrip()[:1] == "#" and raw.strip().upper() in EXCEL_ERRORS:
             return "单元格是 Excel 错误值，应填写数值", "请检查该单元格的公式或改为直接填写数值"
         if isinstance(raw, (dt.date, dt.time, dt.timedelta)):
             return "单元格是日期/时间，应填写数值", "请把单元格格式改为“常规”或“数值”后重新填写"
@@ -170,7 +172,8 @@ class ValueParser:
                 raise BadValue("应为有限数值")
             d = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
         else:
-            text = unicodedata.normalize("NFKC", str(raw)).strip()
+            text = str(raw)
+            text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()  # NFKC keeps ASCII
             if "_" in text:  # Decimal would read 1_0 as 10: a guess, not what anybody types
                 raise BadValue("应为数值")
             if text.startswith("="):

@@ -50,7 +50,8 @@ def to_decimal(x: Number | bool) -> Decimal:
 def round_half_up(x: Number, places: int = 2) -> Decimal:
     """9.025 -> 9.03 (decisions A9), never the binary-float 9.02."""
     quantum = _CENT.get(places) or Decimal(1).scaleb(-places)
-    return to_decimal(x).quantize(quantum, rounding=ROUND_HALF_UP)
+    d = x if type(x) is Decimal and x.is_finite() else to_decimal(x)  # the common case without a call
+    return d.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def places(values: Sequence[Number], *, lowest_first: bool = False, ties: str = "competition") -> list[int]:
