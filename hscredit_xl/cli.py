@@ -61,10 +61,12 @@ def _units_file(path: str | None, rubric=None):
 
 def _given_rubric(args):
     """The rubric of `--rubric FILE` (None without the option); InputProblems when it can not be read."""
-    from .workbook.rubricof import load_given
-
     path = getattr(args, "rubric", None)
-    return load_given(path) if path else None
+    if not path:
+        return None
+    from .workbook.rubricof import load_given  # imported only when given: `score` needs no workbook code
+
+    return load_given(path)
 
 
 def _rubric(args):

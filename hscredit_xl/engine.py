@@ -67,7 +67,15 @@ class UnitResult:
     rule_differences: dict[str, Decimal] = field(default_factory=dict)
     weighted: dict[str, Decimal] = field(default_factory=dict)
     why: Mapping[str, str] = field(default_factory=dict)  # rule id -> how its score came about, in Chinese
-    why_total: str = ""  # how the total, the place and the final score came about
+    # how the total, the place and the final score came about: the text, or the function that words it when
+    # first asked for (the ranking table never asks)
+    why_total_text: object = field(default="", repr=False)
+
+    @property
+    def why_total(self) -> str:
+        if callable(self.why_total_text):
+            self.why_total_text = self.why_total_text()
+        return self.why_total_text
 
 
 @dataclass(frozen=True)
@@ -297,7 +305,8 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
     for result, scaled_raw in zip(results, scaled):
         tied = [n for n in on_rank[result.rank] if n != result.unit]
         final_tied = [n for n in on_final_rank[result.final_rank] if n != result.unit]
-        result.why_total = wording.total(result, len(results), tied, scaled_raw, final_tied)
+        result.why_total_text = (lambda r=result, n=len(results), t=tied, raw=scaled_raw, ft=final_tied:
+                                 wording.total(r, n, t, raw, ft))
     return Result(rubric, switches.choices, results, problems)
 
 

@@ -273,6 +273,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     seen: dict[str, int] = {}
     fields = [f for f in rubric.fields if f.key != "unit"]
     labels = field_labels(rubric)
+    warned: list[str] = []  # a field's warnings, said after its value is read
 
     for index, row in enumerate(rows):
         raw_name = row.get("unit")
@@ -323,10 +324,13 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                 bad(f.key, f.label, raw, *common)
                 continue
             try:
-                unit.values[f.key] = _parse_field(parser, f, raw, lambda w, f=f, raw=raw: bad(
-                    f.key, f.label, raw, w, level=WARNING))
+                unit.values[f.key] = _parse_field(parser, f, raw, warned)
             except BadValue as exc:
                 bad(f.key, f.label, raw, exc.expected, exc.hint)
+            if warned:
+                for w in warned:
+                    bad(f.key, f.label, raw, w, level=WARNING)
+                warned.clear()
         unit.public_service = bool(assessed)
         _check_warnings(rubric, unit, row, bad)
 
@@ -409,7 +413,8 @@ def _expectation(f: Field) -> str:
     }[f.type]
 
 
-def _parse_field(parser: ValueParser, f: Field, raw: object, warn: Callable[[str], None]) -> object:
+def _parse_field(parser: ValueParser, f: Field, raw: object, warned: list[str]) -> object:
+    """The typed value of one field; a warning about it (a rate clamped) is appended to `warned`."""
     if f.type == "count":
         return parser.count(raw)
     if f.type == "number":
@@ -419,7 +424,7 @@ def _parse_field(parser: ValueParser, f: Field, raw: object, warn: Callable[[str
     if f.type == "rate":
         rate, warning = parser.rate(raw)
         if warning:
-            warn(warning)
+            warned.append(warning)
         return rate
     if f.type == "rates":
         items = raw if isinstance(raw, (list, tuple)) else re.split(r"[;；]", str(raw))
@@ -432,7 +437,7 @@ def _parse_field(parser: ValueParser, f: Field, raw: object, warn: Callable[[str
             except BadValue as exc:
                 raise BadValue(f"其中「{shown(item)}」不对：{exc.expected}（各部门瞒报率用分号分隔）", exc.hint) from None
             if warning:
-                warn(warning)
+                warned.append(warning)
             rates.append(rate)
         if not rates:
             raise BadValue(_expectation(f))
