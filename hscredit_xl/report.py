@@ -51,6 +51,8 @@ def to_json(result: Result, extra: dict | None = None) -> str:
 
 def display_width(text: str) -> int:
     """Columns a terminal gives the text: CJK characters take two."""
+    if text.isascii():  # the figures: one column a character
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
