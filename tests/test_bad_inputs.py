@@ -1102,11 +1102,17 @@ def test_a_zip_bomb_is_refused_before_anything_is_decompressed(make, books, tmp_
     assert "压缩炸弹" in exc.value.problems[0].message()
 
 
-def test_text_starting_with_equals_stays_text_through_fill(books, tmp_path, capsys):
+def reason_data(tmp_path: Path, reason: str) -> Path:
+    """The sample data file with an adjustment of −1 for 阳新县 and `reason` as its 调整理由."""
     header, rows = sample()
-    next(r for r in rows if r["unit"] == "阳新县").update(adjustment="-1", adjustment_reason="=HYPERLINK(\"x\")")
+    next(r for r in rows if r["unit"] == "阳新县").update(adjustment="-1", adjustment_reason=reason)
     data = tmp_path / "data.csv"
     data.write_bytes(csv_bytes(header, rows))
+    return data
+
+
+def test_text_starting_with_equals_stays_text_through_fill(books, tmp_path, capsys):
+    data = reason_data(tmp_path, "=HYPERLINK(\"x\")")
     out = tmp_path / "filled.xlsx"
     assert cli(capsys, "fill", books["template"], data, "-o", out)[0] == 0
     c = openpyxl.load_workbook(out)[L.DATA][data_ref("阳新县", "adjustment_reason").split("!")[1]]
@@ -1140,10 +1146,7 @@ def test_a_formula_in_an_input_cell_keeps_its_result_through_a_headless_recomput
 def test_fill_refuses_text_no_workbook_can_hold_and_writes_nothing(reason, fragments, books, tmp_path, capsys):
     """Before: U+FFFE was written into a master nothing could open again, \\x01 ended in exit 1, long text was
     cut without a word."""
-    header, rows = sample()
-    next(r for r in rows if r["unit"] == "阳新县").update(adjustment="-1", adjustment_reason=reason)
-    data = tmp_path / "data.csv"
-    data.write_bytes(csv_bytes(header, rows))
+    data = reason_data(tmp_path, reason)
     template = Path(shutil.copy(books["template"], tmp_path / "template.xlsx"))
     before = folder_state(tmp_path)
     code, out, err = cli(capsys, "fill", template, data)
@@ -1153,10 +1156,7 @@ def test_fill_refuses_text_no_workbook_can_hold_and_writes_nothing(reason, fragm
 
 
 def test_text_that_reads_as_an_error_value_is_written_as_text_through_fill_recompute_and_export(books, tmp_path, capsys):
-    header, rows = sample()
-    next(r for r in rows if r["unit"] == "阳新县").update(adjustment="-1", adjustment_reason="#DIV/0!")
-    data = tmp_path / "data.csv"
-    data.write_bytes(csv_bytes(header, rows))
+    data = reason_data(tmp_path, "#DIV/0!")
     out = tmp_path / "filled.xlsx"
     assert cli(capsys, "fill", books["template"], data, "-o", out)[0] == 0
     c = openpyxl.load_workbook(out)[L.DATA][data_ref("阳新县", "adjustment_reason").split("!")[1]]
