@@ -58,6 +58,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from . import __version__
@@ -272,11 +273,7 @@ def _refusal(src: Path, expected: str, hint: str = "", *, where: str | None = No
     return Problem(ERROR, "", where or str(src), label, shown, expected, hint)
 
 
-def _coords(ref: str) -> tuple[int, int]:
-    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
-    letters, row = coordinate_from_string(ref)
-    return row, column_index_from_string(letters)
+_coords = coordinate_to_tuple  # "A2" -> (2, 1)
 
 
 def _check_recomputed(book: OpenpyxlBook, inp: Inputs) -> str:

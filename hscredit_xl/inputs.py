@@ -145,9 +145,14 @@ def allowed_keys(rubric: Rubric) -> list[str]:
 class ValueParser:
     """Parses one raw value for one field; errors are returned as (expected, hint)."""
 
-    def __init__(self, rate_policy: str, switch_id: str = ""):
+    def __init__(self, rate_policy: str, note: str = ""):
         self.rate_policy = rate_policy
-        self.switch_id = switch_id  # the switch that chose the policy, named in the clamp warning
+        self.note = note  # '（A8）': the switch that chose the policy, named in the clamp warning
+
+    @classmethod
+    def for_rubric(cls, rubric: Rubric, choices: Mapping[str, str] | None) -> ValueParser:
+        """The parser of the typed data: rates outside 0…100 % as the rubric's `rate_range` policy says."""
+        return cls(rubric.policy(choices, "rate_range"), rubric.policy_note("rate_range"))
 
     @staticmethod
     def _blank(raw: object) -> bool:
@@ -222,7 +227,7 @@ class ValueParser:
             return d, ""
         hint = f"是否应为 {shown(raw)}%？" if 1 < d <= 100 else ""
         if self.rate_policy == "clamp":
-            return min(Decimal(1), max(Decimal(0), d)), f"比率超出 0%～100%，已按设置截断（{self.switch_id}）。{hint}"
+            return min(Decimal(1), max(Decimal(0), d)), f"比率超出 0%～100%，已按设置截断{self.note}。{hint}"
         raise BadValue("应为 0%～100% 之间的比率，如 0.85 或 85%", hint)
 
     def flag(self, raw: object) -> bool:
@@ -260,7 +265,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     if public_service is None:
         public_service = {normalize_unit_name(u.name): u.public_service for u in rubric.units}
     locate = locate or (lambda _row, key: key)
-    parser = ValueParser(rubric.policy(choices, "rate_range"), rubric.policies.get("rate_range", ""))
+    parser = ValueParser.for_rubric(rubric, choices)
     self_keys = {SELF_PREFIX + r.id: r.id for r in rubric.rules}
     self_keys[SELF_PREFIX + "total"] = "total"
     self_max = {r.id: r.points for r in rubric.rules}
@@ -268,6 +273,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     group = rubric.group
     public_service_rules = set(group.rule_ids) if group else set()
     adjustment_allowed = rubric.policy(choices, "adjustment") != "no_adjustment"
+    full_marks = rubric.policy(choices, "group_absent") == "full_marks"
     units: list[UnitInput] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
@@ -339,8 +345,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
             if ValueParser._blank(raw) or key in unreadable:
                 continue
             label = f"自评得分 {rule_id}"
-            if (rule_id in public_service_rules and not unit.public_service
-                    and rubric.policy(choices, "group_absent") != "full_marks"):
+            if rule_id in public_service_rules and not unit.public_service and not full_marks:
                 # with full marks the unit gets the rule's points, so its self score is compared too
                 bad(key, label, raw, f"该单位{group.not_in}，此自评得分不计", "已忽略", WARNING)
                 continue
@@ -366,11 +371,11 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                 bad("adjustment", "综合评定调整分", raw_adj, exc.expected, exc.hint)
             else:
                 if not adjustment_allowed:
-                    bad("adjustment", "综合评定调整分", raw_adj, f"设置为不调整（{rubric.policies.get('adjustment', '')}），此值不计",
+                    bad("adjustment", "综合评定调整分", raw_adj, f"设置为不调整{rubric.policy_note('adjustment')}，此值不计",
                         "已忽略", WARNING)
                 elif adjustment != 0 and not unit.adjustment_reason and "adjustment_reason" not in unreadable:
                     bad("adjustment_reason", "调整理由", reason,
-                        f"有调整分时必须填写调整理由（{rubric.policies.get('adjustment', '')}）")
+                        f"有调整分时必须填写调整理由{rubric.policy_note('adjustment')}")
                 elif not -100 <= adjustment <= 100:
                     bad("adjustment", "综合评定调整分", raw_adj, "应在 -100～100 之间")
                 else:

@@ -5,14 +5,12 @@ typo can never make a rule silently disappear. Numbers are read as Decimal strai
 """
 from __future__ import annotations
 
-import functools
-
 import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -294,7 +292,7 @@ class Rubric:
     warnings: tuple[Warning_, ...] = ()
     sha256: str | None = None  # of the file's bytes (read_rubric, load_rubric); None when parsed from text
 
-    @property
+    @cached_property
     def group(self) -> Group | None:
         """The one group of units some rules apply to, or None."""
         rules = [r for r in self.rules if r.applies]
@@ -315,6 +313,11 @@ class Rubric:
         sid = self.policies.get(name)
         return self.switches[sid] if sid else None
 
+    def policy_note(self, name: str) -> str:
+        """'（A11）' naming the switch that decides a policy, for a message; '' when the rubric names none."""
+        sid = self.policies.get(name)
+        return f"（{sid}）" if sid else ""
+
     def derived_of(self, spec) -> Derived | None:
         """The declared derived value a rule's value spec reads (None for a data key or a count of yes)."""
         if not isinstance(spec, dict) or not set(spec) & set(DERIVED_FORMS):
@@ -325,9 +328,13 @@ class Rubric:
         raise KeyError(f"未声明的派生值：{spec!r}")
 
     @property
-    def rates_key(self) -> str | None:
+    def rates_field(self) -> Field | None:
         """The one field of type `rates` (one rate per department, typed on its own detail sheet), if any."""
-        return next((f.key for f in self.fields if f.type == "rates"), None)
+        return next((f for f in self.fields if f.type == "rates"), None)
+
+    @property
+    def rates_key(self) -> str | None:
+        return self.rates_field.key if self.rates_field else None
 
     @property
     def year(self) -> int:
@@ -350,15 +357,15 @@ class Rubric:
     def base_rules(self) -> list[Rule]:
         return list(self._base_rules)
 
-    @functools.cached_property
+    @cached_property
     def _indicators(self) -> tuple[Indicator, ...]:
         return tuple(ind for item in self.items for ind in item.indicators)
 
-    @functools.cached_property
+    @cached_property
     def _rules(self) -> tuple[Rule, ...]:
         return tuple(rule for ind in self._indicators for rule in ind.rules)
 
-    @functools.cached_property
+    @cached_property
     def _base_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self._rules if r.role == "base")
 

@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from openpyxl.utils.cell import coordinate_to_tuple
+
 from .. import __version__
 from ..engine import Result
 from ..inputs import (ERROR, WARNING, BadValue, Problem, UncomputedFormula, ValueParser, normalize_unit_name,
@@ -265,11 +267,7 @@ def read_inputs(book: Book, rubric: Rubric | None = None, *, choices: dict[str, 
     return inp
 
 
-def _coords(ref: str) -> tuple[int, int]:
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
-
-    letters, row = coordinate_from_string(ref)
-    return row, column_index_from_string(letters)
+_coords = coordinate_to_tuple  # "A2" -> (2, 1)
 
 
 def _read_settings_units(book: Book, inp: Inputs) -> tuple[list[str], list[bool]]:
@@ -448,7 +446,7 @@ def _read_concealment(book: Book, inp: Inputs) -> None:
     lay = inp.layout
     grid = book.read(L.CONCEALMENT)
     index = {normalize_unit_name(u): i for i, u in enumerate(lay.units)}
-    parser = ValueParser(inp.rubric.policy(inp.choices, "rate_range"), inp.rubric.policies.get("rate_range", ""))
+    parser = ValueParser.for_rubric(inp.rubric, inp.choices)
     hidden = book.hidden_rows(L.CONCEALMENT)
     for row in range(L.FIRST_ROW, grid.max_row + 1):
         unit_raw = _value(book, grid, L.CONCEALMENT, row, 1, inp, "", "单位")

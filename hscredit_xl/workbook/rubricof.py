@@ -21,6 +21,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from openpyxl.utils.cell import coordinate_to_tuple
+
 from ..inputs import ERROR, Problem
 from ..rubric import (RUBRIC_PACKAGE, Rubric, RubricError, file_sha256, is_shipped, load_rubric, read_rubric,
                       shipped_digests, shipped_rubrics)
@@ -91,10 +93,7 @@ def read_record(book: Book) -> Record | None:
     grid = book.read(sheet)
 
     def text(coord: str) -> str | None:
-        from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
-        letters, row = coordinate_from_string(coord)
-        v = grid.get(row, column_index_from_string(letters))
+        v = grid.get(*coordinate_to_tuple(coord))
         return v.strip() if isinstance(v, str) and v.strip() else None
 
     if text(L.GUIDE_ID_CELLS["template"]) not in (L.TEMPLATE_ID, L.HANDOUT_ID):
@@ -110,10 +109,8 @@ def record_moved(book: Book, rubric: Rubric) -> bool:
     new = recorded_path(rubric)
     if record is None or not record.sha256 or record.sha256 != rubric.sha256 or not new or new == record.path:
         return False
-    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
-    letters, row = coordinate_from_string(L.RUBRIC_ID_CELLS["path"])
-    book.write(record.sheet, row, column_index_from_string(letters), [[new]])
+    row, col = coordinate_to_tuple(L.RUBRIC_ID_CELLS["path"])
+    book.write(record.sheet, row, col, [[new]])
     return True
 
 

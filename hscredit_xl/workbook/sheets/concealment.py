@@ -14,12 +14,12 @@ def build(ctx: SheetContext) -> None:
     lay = ctx.lay
     C = L.CONCEALMENT_COLUMNS
     ws.sheet_properties.tabColor = "FFC000"
-    rates = next((f for f in ctx.rubric.fields if f.type == "rates"), None)
-    highest = next((d for d in ctx.rubric.derived if d.value.get("max") == getattr(rates, "key", None)), None)
-    st.title(ws, f"{L.CONCEALMENT}：{rates.label if rates else ''}")
+    rates = ctx.rubric.rates_field  # made only for a rubric that has one (template._detail_sheets)
+    highest = next((d for d in ctx.rubric.derived if d.value.get("max") == rates.key), None)
+    st.title(ws, f"{L.CONCEALMENT}：{rates.label}")
     what = "填写部门名称和瞒报率" if lay.handout else "选择单位、填写部门名称和瞒报率"
     scored = (f"{rates.rule} 取每个单位各部门瞒报率的最高值计分，最高值显示在「{L.DATA}」表的「{highest.label}」。"
-              if rates and highest else "")
+              if highest else "")
     st.note_across(ws, 2, C["rate"], f"每个被抽查部门一行：{what}。{scored}")
     for key, text in (("unit", "单位"), ("department", "被抽查部门"), ("rate", "瞒报率（%，0～100%）")):
         st.header(ws, L.HEADER_ROW, C[key], text)

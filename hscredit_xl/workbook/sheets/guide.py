@@ -15,7 +15,7 @@ def build(ctx: SheetContext) -> None:
     base_items = "、".join(f"第{item.number}项" for item in rubric.items if item.role == "base")
     group = rubric.group
     in_group = f"及是否{group.label}" if group else ""
-    rates = next((f for f in rubric.fields if f.type == "rates"), None)
+    rates = rubric.rates_field
     step = 3 if rates else 2  # the step before the self scores
     switch_ids = list(rubric.switches)
     switch_range = f"（{switch_ids[0]}～{switch_ids[-1]}）" if switch_ids else ""

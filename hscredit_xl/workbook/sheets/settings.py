@@ -22,20 +22,18 @@ def build(ctx: SheetContext) -> None:
 
     st.section(ws, lay.settings_units_header - 1, "一、参加考评的单位")
     st.header(ws, lay.settings_units_header, L.SETTINGS_COLUMNS["unit"], "单位")
+    for i, unit in enumerate(lay.units):
+        st.put(ws, lay.unit_row(i), L.SETTINGS_COLUMNS["unit"], unit, border=st.BORDER)
     group = rubric.group
-    flag_col = L.SETTINGS_COLUMNS["group"]
-    if group:
+    if group:  # whether each unit is in the group some rules apply to (是/否)
+        flag_col = L.SETTINGS_COLUMNS["group"]
         st.header(ws, lay.settings_units_header, flag_col, group.label)
-    for i, (unit, flag) in enumerate(zip(lay.units, lay.public_service)):
-        row = lay.unit_row(i)
-        st.put(ws, row, L.SETTINGS_COLUMNS["unit"], unit, border=st.BORDER)
-        if group:
-            st.input_cell(ws, row, flag_col, "是" if flag else "否")
-    if group:
+        for i, flag in enumerate(lay.public_service):
+            st.input_cell(ws, lay.unit_row(i), flag_col, "是" if flag else "否")
         dv = st.list_validation(["是", "否"], group.label, group.help, "只能选择「是」或「否」。")
         dv.add(st.col_range(flag_col, L.FIRST_ROW, lay.last_row))
         ws.add_data_validation(dv)
-    for rule in [r for r in rubric.rules if r.applies][:1]:  # the official scope note, e.g. 「（只考核大冶市、阳新县）」
+        rule = rubric.rule(group.rule_ids[0])  # the official scope note, e.g. 「（只考核大冶市、阳新县）」
         indicator = next(ind for ind in rubric.indicators if ind.id == rule.indicator)
         st.note(ws, lay.settings_units_header, 3, f"{rule.id} {indicator.method}")
 
