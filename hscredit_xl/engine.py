@@ -5,7 +5,7 @@ Pure Python, no Excel: the workbook, the command line and the tests all call `sc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import kinds
@@ -17,27 +17,56 @@ from .why import Wording
 ZERO = Decimal(0)
 
 
+@dataclass(slots=True)
+class _RuleFigures:
+    """What one rule's scoring left for its words, one entry per unit it applies to (not per unit and rule:
+    a ranking shown in the terminal never asks for the words, and at thousands of units they cost more than
+    the scores)."""
+
+    rule: Rule
+    position: Mapping[int, int] | None  # unit index -> its entry; None: the rule applies to every unit
+    figures: list[tuple[PartFigures, ...]]
+    values: list[Mapping[str, object]]
+    raws: list[Decimal]  # the sum of the parts, before rounding
+    column: list[Decimal | None]  # every unit's score of the rule
+    assessed: list[str]  # the units the rule applies to, for the words of those it does not
+
+
+class _Explanations:
+    """Every rule's figures, put into words for one unit and rule when first asked for."""
+
+    def __init__(self, wording: Wording, a5: str, outside_max: Decimal):
+        self.wording, self.a5, self.outside_max = wording, a5, outside_max
+        self.rules: dict[str, _RuleFigures] = {}
+
+    def text(self, rule_id: str, unit: int) -> str:
+        r = self.rules[rule_id]
+        at = unit if r.position is None else r.position.get(unit)
+        if at is None:
+            return self.wording.not_applicable(r.rule, r.assessed, self.a5, r.column[unit], self.outside_max)
+        return self.wording.rule(r.rule, r.figures[at], r.values[at], r.raws[at], r.column[unit])
+
+
 class Texts(Mapping):
-    """rule id -> text, each put into words when first asked for (a ranking shown in the terminal never asks:
-    at thousands of units the words cost more than the scores)."""
+    """rule id -> how one unit's score of the rule came about, worded when first asked for."""
 
-    def __init__(self):
-        self._items: dict[str, object] = {}
-
-    def later(self, key: str, make) -> None:
-        self._items[key] = make
+    def __init__(self, source: _Explanations, unit: int):
+        self._source, self._unit = source, unit
+        self._made: dict[str, str] = {}
 
     def __getitem__(self, key: str) -> str:
-        value = self._items[key]
-        if callable(value):
-            value = self._items[key] = value()
-        return value
+        text = self._made.get(key)
+        if text is None:
+            if key not in self._source.rules:
+                raise KeyError(key)
+            text = self._made[key] = self._source.text(key, self._unit)
+        return text
 
     def __iter__(self):
-        return iter(self._items)
+        return iter(self._source.rules)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._source.rules)
 
     def __repr__(self) -> str:
         return repr(dict(self))
@@ -80,8 +109,8 @@ class UnitResult:
 
 @dataclass(slots=True)
 class PartFigures:
-    """What scoring one part for one unit used, recorded as the engine scores it (the words of `why`); made once
-    per unit and part, never changed (slots: thousands are made per run)."""
+    """What scoring one part for one unit used, recorded as the engine scores it (the words of `why`); never
+    changed once made, so units with the same value of a part share one (slots: thousands are made per run)."""
 
     part: Part
     params: dict  # every switch resolved
@@ -89,9 +118,16 @@ class PartFigures:
     score: Decimal
     place: int | None = None
     peers: int = 0  # units ranked together
-    tied: tuple[str, ...] = ()  # the other units on the same place
     tier: int | None = None  # the index of the tier reached; None: none reached (otherwise)
     months: tuple[tuple[int, Decimal], ...] = ()  # ranked month by month: (place, score) of every month
+    unit: str = ""  # ranked kinds: the unit these figures are of
+    on_place: Sequence[str] = ()  # ranked kinds: every unit on this place, the unit itself included (shared)
+
+    @property
+    def tied(self) -> tuple[str, ...]:
+        """The other units on the same place (worked out when asked: a list per unit would grow with the
+        square of the units when many tie)."""
+        return tuple(n for n in self.on_place if n != self.unit)
 
 
 @dataclass
@@ -160,10 +196,11 @@ def _derive(value_spec, values: Mapping[str, object], switches: Switches):
     raise ValueError(f"无法识别的 value：{value_spec!r}")
 
 
-def _score_rank_part(part: Part, params: dict, derived: Sequence) -> list[PartFigures]:
+def _score_rank_part(part: Part, params: dict, derived: Sequence, names: Sequence[str]) -> list[PartFigures]:
     """Rank and place kinds: every unit's place among the units the rule applies to."""
     lowest_first = bool(params.get("lowest_first", False))
     ties = params.get("ties", "competition")
+    peers = len(derived)
     if derived and isinstance(derived[0], list):
         if params.get("combine", "annual_total") == "monthly_average":
             months = len(derived[0])
@@ -172,41 +209,39 @@ def _score_rank_part(part: Part, params: dict, derived: Sequence) -> list[PartFi
                 month_places = kinds.places([d[m] for d in derived], lowest_first=lowest_first, ties=ties)
                 for i, place in enumerate(month_places):
                     per_unit[i].append((place, score_given(part, place, params)))
-            return [PartFigures(part, params, d, sum((s for _, s in mp), ZERO) / months, peers=len(derived),
+            return [PartFigures(part, params, d, sum((s for _, s in mp), ZERO) / months, peers=peers,
                                 months=tuple(mp)) for d, mp in zip(derived, per_unit)]
         derived = [sum((Decimal(x) for x in d), ZERO) for d in derived]
     unit_places = kinds.places(derived, lowest_first=lowest_first, ties=ties)
     by_place: dict[int, Decimal] = {}  # tied units share a place and its score
-    for place in unit_places:
+    on_place: dict[int, list[str]] = {}
+    for place, name in zip(unit_places, names):
         if place not in by_place:
             by_place[place] = score_given(part, place, params)
-    return [PartFigures(part, params, d, by_place[place], place=place, peers=len(derived))
-            for d, place in zip(derived, unit_places)]
+            on_place[place] = []
+        on_place[place].append(name)
+    return [PartFigures(part, params, d, by_place[place], place=place, peers=peers, unit=name,
+                        on_place=on_place[place]) for d, place, name in zip(derived, unit_places, names)]
 
 
 def _score_part(part: Part, params: dict, derived: Sequence, names: Sequence[str]) -> list[PartFigures]:
     """Every unit's figures for one part: the value, the place or tier, the score."""
     if kind_of(part.kind).ranked:
-        figures = _score_rank_part(part, params, derived)
-        on_place: dict[int, list[str]] = {}
-        for name, fig in zip(names, figures):
-            if fig.place is not None:
-                on_place.setdefault(fig.place, []).append(name)
-        return [replace(fig, tied=tuple(n for n in on_place.get(fig.place, ()) if n != name))
-                for name, fig in zip(names, figures)]
+        return _score_rank_part(part, params, derived, names)
     score = kind_of(part.kind).score
     part_tiers = tiers(params) if part.kind == "tier" else None
-    memo: dict = {}  # units share values (a flag, a small count): each distinct one is scored once
-
-    def figures(d) -> PartFigures:
-        key = (type(d), d)
+    # units share values (a flag, a small count): each distinct one is scored once, and its figures shared.
+    # A Decimal is told apart by its text, so 0.85 and 0.850 (equal) each keep the figures of what was typed.
+    memo: dict = {}
+    out = []
+    for d in derived:
+        key = str(d) if type(d) is Decimal else (type(d), d)
         found = memo.get(key)
         if found is None:
             tier = kinds.tier_reached(d, part_tiers) if part_tiers is not None else None
-            found = memo[key] = (score(d, params), tier)
-        return PartFigures(part, params, d, found[0], tier=found[1])
-
-    return [figures(d) for d in derived]
+            found = memo[key] = PartFigures(part, params, d, score(d, params), tier=tier)
+        out.append(found)
+    return out
 
 
 def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str, str] | None = None,
@@ -216,68 +251,84 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
     per_rule_rounding = rubric.policy(switches.choices, "rounding") == "per_rule"
     a5 = rubric.policy(switches.choices, "group_absent")
 
+    round_memo: dict[Decimal, Decimal] = {}  # units share scores: each distinct one is rounded once
+
     def rounded(x: Decimal) -> Decimal:
-        return kinds.round_half_up(x) if per_rule_rounding else x
+        if not per_rule_rounding:
+            return x
+        found = round_memo.get(x)  # equal values round to the same two-decimal Decimal
+        if found is None:
+            found = round_memo[x] = kinds.round_half_up(x)
+        return found
 
-    def applies(rule: Rule, unit: UnitInput) -> bool:
-        return not rule.applies or unit.public_service
-
+    everyone = range(len(units))
+    assessed_units = [i for i in everyone if units[i].public_service]
+    in_group = {unit: at for at, unit in enumerate(assessed_units)}
+    outside = [i for i in everyone if not units[i].public_service]
+    names = [u.name for u in units]
     rule_scores: dict[str, list[Decimal | None]] = {}
     problems: list[Problem] = []
-    why: list[Texts] = [Texts() for _ in units]
+    # the full marks of the base rules a unit outside the group is assessed on (the same for all of them)
+    outside_max = sum((r.points for r in rubric.base_rules if not r.applies), ZERO)
     wording = Wording(rubric, switches.choices)
+    explanations = _Explanations(wording, a5, outside_max)
     for rule in rubric.rules:
-        applicable = [i for i, u in enumerate(units) if applies(rule, u)]
-        sums = [ZERO] * len(units)
-        figures: dict[int, list[PartFigures]] = {i: [] for i in applicable}
+        applicable = assessed_units if rule.applies else everyone
+        values = [units[i].values for i in applicable]
+        per_part: list[list[PartFigures]] = []
         for part in rule.parts:
             if not switches.active(part):
                 continue
             params = switches.resolve(part.params)
-            derived = [_derive(part.value, units[i].values, switches) for i in applicable]
-            part_figures = _score_part(part, params, derived, [units[i].name for i in applicable])
+            spec = part.value
+            derived = ([v[spec] for v in values] if isinstance(spec, str)
+                       else [_derive(spec, v, switches) for v in values])
+            part_figures = _score_part(part, params, derived, [names[i] for i in applicable])
             if kind_of(part.kind).ranked:
                 problems += _points_for_nothing(rubric, rule, part, [units[i] for i in applicable], derived,
                                                 [fig.score for fig in part_figures])
-            for i, fig in zip(applicable, part_figures):
-                sums[i] += fig.score
-                figures[i].append(fig)
+            per_part.append(part_figures)
+        # each unit's figures, in the order of the parts, and their sum
+        per_unit = list(zip(*per_part)) if per_part else [()] * len(applicable)
+        if len(per_part) == 1:  # the same sum, without a generator per unit
+            raws = [ZERO + fig.score for fig in per_part[0]]
+        else:
+            raws = [sum((fig.score for fig in figs), ZERO) for figs in per_unit]
         column: list[Decimal | None] = [None] * len(units)
-        for i in applicable:
-            column[i] = rounded(sums[i])
-            why[i].later(rule.id, lambda r=rule, f=figures[i], v=units[i].values, s=sums[i], c=column[i]:
-                         wording.rule(r, f, v, s, c))
+        for i, raw in zip(applicable, raws):
+            column[i] = rounded(raw)
         if rule.applies and a5 == "full_marks":
-            for i, u in enumerate(units):
-                if not applies(rule, u):
-                    column[i] = rule.points
+            for i in outside:
+                column[i] = rule.points
         rule_scores[rule.id] = column
-        assessed = [units[j].name for j in applicable]  # once per rule: per unit it was quadratic
-        for i, u in enumerate(units):
-            if not applies(rule, u):
-                applicable_max = sum((r.points for r in rubric.base_rules if applies(r, u)), ZERO)
-                why[i].later(rule.id, lambda r=rule, a=assessed, c=column[i], m=applicable_max:
-                             wording.not_applicable(r, a, a5, c, m))
+        explanations.rules[rule.id] = _RuleFigures(
+            rule, in_group if rule.applies else None, per_unit, values, raws, column,
+            [names[j] for j in applicable] if rule.applies else [])
+    why = [Texts(explanations, i) for i in everyone]
 
     totals = rubric.totals
     full, cap = Decimal(totals["full"]), Decimal(totals["cap"])
     weights = weights if weights is not None else {w.name: w.weight for w in rubric.weights}
+    base_columns = [(r.id, rule_scores[r.id]) for r in rubric.base_rules]
+    item_rules = [(item.number, [r.id for ind in item.indicators for r in ind.rules])
+                  for item in rubric.items if item.role == "base"]
+    bonus_columns = [rule_scores[r.id] for r in rubric.rules if r.role == "bonus"]
+    deduction_columns = [rule_scores[r.id] for r in rubric.rules if r.role == "deduction"]
     results: list[UnitResult] = []
     scaled: list[Decimal | None] = []  # the 折算 before rounding, for `why`
     for i, unit in enumerate(units):
-        rules = {r.id: rule_scores[r.id][i] for r in rubric.base_rules}
-        sections = {item.number: sum((rules[r.id] or ZERO for ind in item.indicators for r in ind.rules), ZERO)
-                    for item in rubric.items if item.role == "base"}
+        rules = {rule_id: column[i] for rule_id, column in base_columns}
+        sections = {number: sum([rules[rule_id] or ZERO for rule_id in ids], ZERO) for number, ids in item_rules}
         base = sum(sections.values(), ZERO)
-        applicable_max = sum((r.points for r in rubric.base_rules if rules[r.id] is not None), ZERO)
+        applicable_max = sum([r.points for r in rubric.base_rules if rules[r.id] is not None], ZERO)
         scaled_raw = None
         if a5 == "prorate" and applicable_max != full:
             scaled_raw = kinds.prorate(base, applicable_max, full)
             base_scaled = rounded(scaled_raw)
         else:
             base_scaled = base
-        bonus = sum((rule_scores[r.id][i] or ZERO for r in rubric.rules if r.role == "bonus"), ZERO)
-        deduction = sum((rule_scores[r.id][i] or ZERO for r in rubric.rules if r.role == "deduction"), ZERO)
+        bonus = sum([column[i] or ZERO for column in bonus_columns], ZERO)
+        deduction = sum([column[i] or ZERO for column in deduction_columns], ZERO)
         capped = min(cap, base_scaled + bonus)
         total = kinds.total(base_scaled, bonus, deduction, cap)
         result = UnitResult(unit.name, unit.public_service, rules, sections, base, applicable_max, base_scaled,
@@ -288,7 +339,8 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         if not ZERO <= result.final <= full:
             problems.append(Problem(ERROR, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
                                     f"调整后最终得分为 {result.final}，应在 0～{full} 之间"))
-        problems += _self_comparison(rubric, result, switches)
+        if result.self_scores:  # with none typed there is nothing to compare (a self total needs every rule's)
+            problems += _self_comparison(rubric, result, switches)
         result.weighted = {name: kinds.round_half_up(result.final / full * w) for name, w in weights.items()}
         results.append(result)
 
@@ -304,11 +356,16 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         on_rank.setdefault(r.rank, []).append(r.unit)
         on_final_rank.setdefault(r.final_rank, []).append(r.unit)
     for result, scaled_raw in zip(results, scaled):
-        tied = [n for n in on_rank[result.rank] if n != result.unit]
-        final_tied = [n for n in on_final_rank[result.final_rank] if n != result.unit]
-        result.why_total_text = (lambda r=result, n=len(results), t=tied, raw=scaled_raw, ft=final_tied:
-                                 wording.total(r, n, t, raw, ft))
+        # the others on the unit's place are listed when the words are made (per unit up front, many units
+        # tied would cost the square of their number)
+        result.why_total_text = (lambda r=result, n=len(results), raw=scaled_raw:
+                                 wording.total(r, n, _others(on_rank[r.rank], r.unit), raw,
+                                               _others(on_final_rank[r.final_rank], r.unit)))
     return Result(rubric, switches.choices, results, problems)
+
+
+def _others(names: Sequence[str], unit: str) -> list[str]:
+    return [n for n in names if n != unit]
 
 
 def _ranked_value(rubric: Rubric):
