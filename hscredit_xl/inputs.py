@@ -32,6 +32,10 @@ MAX_TEXT = 32_767  # the most characters one Excel cell holds; Excel cuts longer
 # what an xlsx (XML 1.0) can not hold: C0 controls but tab, LF and CR; U+FFFE and U+FFFF; lone surrogates
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _SHOWN_MAX = 200  # characters of a value quoted back in a message
+_PLAIN_DIGITS = len(str(MAX_COUNT))  # up to this many digits a count is read at once, as an int
+# the yes/no texts that the flag reading (NFKC, strip, lower case) leaves as they are, looked up at once
+_PLAIN_YES_NO = {text: answer for words, answer in ((YES, True), (NO, False)) for text in words
+                 if unicodedata.normalize("NFKC", text).strip().lower() == text}
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,8 @@ def text_problem(text: str) -> tuple[str, str] | None:
     A character XML can not hold (a control character, U+FFFE/U+FFFF, a lone surrogate) would make a file
     nothing can open again; text longer than Excel's limit would be cut by Excel without a word.
     """
-    if text.isascii() and text.isprintable() and len(text) <= MAX_TEXT:  # the common case, said at once
-        return None
+    if text.isprintable() and len(text) <= MAX_TEXT:  # the common case, said at once: every character
+        return None  # _NOT_XML matches is a control, a noncharacter or a surrogate, none of them printable
     bad = [m for m in _NOT_XML.finditer(text)]
     if bad:
         where = "、".join(f"第 {m.start() + 1:,} 个字符（U+{ord(m.group()):04X}）" for m in bad[:5])
@@ -160,6 +164,10 @@ class ValueParser:
 
     @staticmethod
     def _common(raw: object) -> tuple[str, str] | None:
+        if type(raw) is str:  # the common case: text is wrong here only as an error value's text
+            if raw.lstrip()[:1] == "#" and raw.strip().upper() in EXCEL_ERRORS:
+                return "单元格是 Excel 错误值，应填写数值", "请检查该单元格的公式或改为直接填写数值"
+            return None
         if isinstance(raw, UncomputedFormula):
             return ("单元格是公式，但文件中没有保存它的计算结果（公式不会被计算）",
                     "请直接填写数值；或在 Excel 中打开、计算并保存后再试")
@@ -198,6 +206,10 @@ class ValueParser:
         return d
 
     def count(self, raw: object) -> int:
+        if type(raw) is str and len(raw) <= _PLAIN_DIGITS and raw.isdigit() and raw.isascii():
+            n = int(raw)  # plain digits, as a CSV holds them: what the Decimal reading below gives
+            if n <= MAX_COUNT:
+                return n
         try:
             d = self.number(raw)
         except BadValue as exc:
@@ -214,8 +226,9 @@ class ValueParser:
 
     def rate(self, raw: object) -> tuple[Decimal, str]:
         """A rate as a fraction 0…1 (decisions A8); returns (rate, warning)."""
+        m = None
         if isinstance(raw, str):
-            text = unicodedata.normalize("NFKC", raw).strip()
+            text = (raw if raw.isascii() else unicodedata.normalize("NFKC", raw)).strip()  # NFKC keeps ASCII
             m = _PERCENT.match(text)
             try:
                 d = Decimal(m.group(1)) / 100 if m else self.number(text)
@@ -225,12 +238,14 @@ class ValueParser:
             d = self.number(raw)
         if 0 <= d <= 1:
             return d, ""
-        hint = f"是否应为 {shown(raw)}%？" if 1 < d <= 100 else ""
+        hint = f"是否应为 {shown(raw)}%？" if 1 < d <= 100 and not m else ""  # 85 typed for 85 %; never 101%%
         if self.rate_policy == "clamp":
             return min(Decimal(1), max(Decimal(0), d)), f"比率超出 0%～100%，已按设置截断{self.note}。{hint}"
         raise BadValue("应为 0%～100% 之间的比率，如 0.85 或 85%", hint)
 
     def flag(self, raw: object) -> bool:
+        if type(raw) is str and raw in _PLAIN_YES_NO:  # 是/否 as listed: what the reading below gives
+            return _PLAIN_YES_NO[raw]
         if isinstance(raw, bool):
             return raw
         if isinstance(raw, (int, float)) and raw in (0, 1):
@@ -280,6 +295,8 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
     fields = [f for f in rubric.fields if f.key != "unit"]
     labels = field_labels(rubric)
     warned: list[str] = []  # a field's warnings, said after its value is read
+    plain = {"count": parser.count, "number": parser.number, "flag": parser.flag}  # read with no warning
+    readers = [(f, plain.get(f.type) or (lambda raw, f=f: _parse_field(parser, f, raw, warned))) for f in fields]
 
     for index, row in enumerate(rows):
         raw_name = row.get("unit")
@@ -311,9 +328,9 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                 "请填写该单位的全部数据，或从名单中删去该单位")
             continue
 
-        for f in fields:
+        for f, read in readers:
             raw = row.get(f.key)
-            if f.key in unreadable:
+            if unreadable and f.key in unreadable:
                 continue
             if f.applies:
                 if assessed is None:
@@ -322,15 +339,20 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                     if not ValueParser._blank(raw):
                         bad(f.key, f.label, raw, f"该单位{group.not_in}，此值不计分", "已忽略", WARNING)
                     continue
-            if ValueParser._blank(raw):
+            if type(raw) is str:  # as a CSV holds every value: blank, or an error value's text, said at once
+                lead = raw.lstrip()
+                blank, common = not lead, ValueParser._common(raw) if lead[:1] == "#" else None
+            else:
+                blank = raw is None or ValueParser._blank(raw)
+                common = None if blank else ValueParser._common(raw)
+            if blank:
                 bad(f.key, f.label, raw, f"不能为空，{_expectation(f)}")
                 continue
-            common = ValueParser._common(raw)
             if common:
                 bad(f.key, f.label, raw, *common)
                 continue
             try:
-                unit.values[f.key] = _parse_field(parser, f, raw, warned)
+                unit.values[f.key] = read(raw)
             except BadValue as exc:
                 bad(f.key, f.label, raw, exc.expected, exc.hint)
             if warned:
