@@ -30,6 +30,9 @@ class _RuleFigures:
     raws: list[Decimal]  # the sum of the parts, before rounding
     column: list[Decimal | None]  # every unit's score of the rule
     assessed: list[str]  # the units the rule applies to, for the words of those it does not
+    # every part scores one field's value on its own (no place, no other field): units with the same figures
+    # get the same words, made once
+    shared_words: bool = False
 
 
 class _Explanations:
@@ -38,13 +41,22 @@ class _Explanations:
     def __init__(self, wording: Wording, a5: str, outside_max: Decimal):
         self.wording, self.a5, self.outside_max = wording, a5, outside_max
         self.rules: dict[str, _RuleFigures] = {}
+        self._made: dict[tuple, str] = {}  # (rule id, the figures' identities) -> words, for shared_words rules
 
     def text(self, rule_id: str, unit: int) -> str:
         r = self.rules[rule_id]
         at = unit if r.position is None else r.position.get(unit)
         if at is None:
             return self.wording.not_applicable(r.rule, r.assessed, self.a5, r.column[unit], self.outside_max)
-        return self.wording.rule(r.rule, r.figures[at], r.values[at], r.raws[at], r.column[unit])
+        if not r.shared_words:
+            return self.wording.rule(r.rule, r.figures[at], r.values[at], r.raws[at], r.column[unit])
+        # the raw sum and the score follow from the figures, which units with equal values share (_score_part)
+        key = (rule_id, *map(id, r.figures[at]))
+        text = self._made.get(key)
+        if text is None:
+            text = self._made[key] = self.wording.rule(r.rule, r.figures[at], r.values[at], r.raws[at],
+                                                       r.column[unit])
+        return text
 
 
 class Texts(Mapping):
@@ -276,9 +288,11 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         applicable = assessed_units if rule.applies else everyone
         values = [units[i].values for i in applicable]
         per_part: list[list[PartFigures]] = []
+        shared_words = True
         for part in rule.parts:
             if not switches.active(part):
                 continue
+            shared_words = shared_words and isinstance(part.value, str) and not kind_of(part.kind).ranked
             params = switches.resolve(part.params)
             spec = part.value
             derived = ([v[spec] for v in values] if isinstance(spec, str)
@@ -303,7 +317,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
         rule_scores[rule.id] = column
         explanations.rules[rule.id] = _RuleFigures(
             rule, in_group if rule.applies else None, per_unit, values, raws, column,
-            [names[j] for j in applicable] if rule.applies else [])
+            [names[j] for j in applicable] if rule.applies else [], shared_words)
     why = [Texts(explanations, i) for i in everyone]
 
     totals = rubric.totals
