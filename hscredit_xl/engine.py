@@ -328,6 +328,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
                   for item in rubric.items if item.role == "base"]
     bonus_columns = [rule_scores[r.id] for r in rubric.rules if r.role == "bonus"]
     deduction_columns = [rule_scores[r.id] for r in rubric.rules if r.role == "deduction"]
+    self_plan = _self_plan(rubric, switches)
     results: list[UnitResult] = []
     scaled: list[Decimal | None] = []  # the 折算 before rounding, for `why`
     for i, unit in enumerate(units):
@@ -354,7 +355,7 @@ def score_units(rubric: Rubric, units: Sequence[UnitInput], choices: Mapping[str
             problems.append(Problem(ERROR, unit.name, "adjustment", "综合评定调整分", str(unit.adjustment),
                                     f"调整后最终得分为 {result.final}，应在 0～{full} 之间"))
         if result.self_scores:  # with none typed there is nothing to compare (a self total needs every rule's)
-            problems += _self_comparison(rubric, result, switches)
+            problems += _self_comparison(rubric, result, switches, self_plan)
         result.weighted = {name: kinds.round_half_up(result.final / full * w) for name, w in weights.items()}
         results.append(result)
 
@@ -419,25 +420,54 @@ class SelfTotals:
     missing: int
 
 
-def self_totals(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], assessed: bool) -> SelfTotals:
+@dataclass(frozen=True)
+class _SelfPlan:
+    """What summing self scores and comparing them with the review needs of the rubric and the switches, worked
+    out once for all units."""
+
+    scored: dict[bool, tuple[str, ...]]  # assessed on the group's rules or not -> the base rules summed
+    applicable_max: dict[bool, Decimal]
+    prorate: bool
+    per_rule: bool
+    full: Decimal
+    cap: Decimal
+    bonus: tuple[str, ...]
+    deduction: tuple[str, ...]
+    sign: int  # difference = sign × (self − review), decisions A10
+
+
+def _self_plan(rubric: Rubric, switches: Switches) -> _SelfPlan:
+    a5 = rubric.policy(switches.choices, "group_absent")
+    scored = {assessed: tuple(r.id for r in rubric.base_rules if not r.applies or assessed or a5 == "full_marks")
+              for assessed in (False, True)}
+    points = {r.id: r.points for r in rubric.rules}
+    return _SelfPlan(scored, {k: sum((points[i] for i in ids), ZERO) for k, ids in scored.items()},
+                     a5 == "prorate", rubric.policy(switches.choices, "rounding") == "per_rule",
+                     Decimal(rubric.totals["full"]), Decimal(rubric.totals["cap"]),
+                     tuple(r.id for r in rubric.rules if r.role == "bonus"),
+                     tuple(r.id for r in rubric.rules if r.role == "deduction"),
+                     1 if rubric.policy(switches.choices, "difference") == "self_minus_review" else -1)
+
+
+def self_totals(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], assessed: bool,
+                plan: _SelfPlan | None = None) -> SelfTotals:
     """The self total from per-rule self scores (自评得分), summed as the 考评表's formulas sum them: the rules that
     apply to the unit, 折算 where A5 prorates, the bonus capped, the deduction after."""
-    full, cap = Decimal(rubric.totals["full"]), Decimal(rubric.totals["cap"])
-    a5 = rubric.policy(switches.choices, "group_absent")
-    scored = [r for r in rubric.base_rules if not r.applies or assessed or a5 == "full_marks"]
-    missing = sum(1 for r in scored if own.get(r.id) is None)
+    plan = plan or _self_plan(rubric, switches)
+    scored = plan.scored[bool(assessed)]
+    missing = sum(1 for rule_id in scored if own.get(rule_id) is None)
     if missing:
         return SelfTotals(None, None, None, missing)
-    base = sum((own[r.id] for r in scored), ZERO)
+    base = sum((own[rule_id] for rule_id in scored), ZERO)
     scaled = base
-    applicable_max = sum((r.points for r in scored), ZERO)
-    if a5 == "prorate" and applicable_max != full:
-        scaled = kinds.prorate(base, applicable_max, full)
-        if rubric.policy(switches.choices, "rounding") == "per_rule":
+    applicable_max = plan.applicable_max[bool(assessed)]
+    if plan.prorate and applicable_max != plan.full:
+        scaled = kinds.prorate(base, applicable_max, plan.full)
+        if plan.per_rule:
             scaled = kinds.round_half_up(scaled)
-    bonus = sum((own.get(r.id, ZERO) for r in rubric.rules if r.role == "bonus"), ZERO)
-    deduction = sum((own.get(r.id, ZERO) for r in rubric.rules if r.role == "deduction"), ZERO)
-    return SelfTotals(base, scaled, kinds.total(scaled, bonus, deduction, cap), 0)
+    bonus = sum((own.get(rule_id, ZERO) for rule_id in plan.bonus), ZERO)
+    deduction = sum((own.get(rule_id, ZERO) for rule_id in plan.deduction), ZERO)
+    return SelfTotals(base, scaled, kinds.total(scaled, bonus, deduction, plan.cap), 0)
 
 
 def self_total_of(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal], assessed: bool) -> Decimal | None:
@@ -445,20 +475,22 @@ def self_total_of(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal]
     return self_totals(rubric, switches, own, assessed).total
 
 
-def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches) -> list[Problem]:
+def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches,
+                     plan: _SelfPlan | None = None) -> list[Problem]:
     """自评 against 复核 (decisions A10): per rule, and in total. The self total is the sum of the unit's own
     items; a typed total that disagrees with them is said, never used silently."""
+    plan = plan or _self_plan(rubric, switches)
     own = result.self_scores
-    sign = 1 if rubric.policy(switches.choices, "difference") == "self_minus_review" else -1
+    sign = plan.sign
     review = dict(result.rules)
-    review.update({r.id: (result.bonus if r.role == "bonus" else result.deduction)
-                   for r in rubric.rules if r.role != "base"})
+    review.update((rule_id, result.bonus) for rule_id in plan.bonus)
+    review.update((rule_id, result.deduction) for rule_id in plan.deduction)
     for rule_id, self_score in own.items():
         if rule_id != "total" and review.get(rule_id) is not None:
             result.rule_differences[rule_id] = sign * (self_score - review[rule_id])
     problems = []
     typed = own.get("total")
-    computed = self_total_of(rubric, switches, own, result.public_service)
+    computed = self_totals(rubric, switches, own, result.public_service, plan).total
     self_total = computed
     if computed is not None and typed is not None and kinds.round_half_up(typed) != kinds.round_half_up(computed):
         problems.append(Problem(WARNING, result.unit, "self_total", "自评总分", str(typed),

@@ -32,6 +32,8 @@ MAX_TEXT = 32_767  # the most characters one Excel cell holds; Excel cuts longer
 # what an xlsx (XML 1.0) can not hold: C0 controls but tab, LF and CR; U+FFFE and U+FFFF; lone surrogates
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _SHOWN_MAX = 200  # characters of a value quoted back in a message
+# a number written plainly, below MAX_NUMBER by its length: read at once, as the full reading would
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,20})?")
 _PLAIN_DIGITS = len(str(MAX_COUNT))  # up to this many digits a count is read at once, as an int
 # the yes/no texts that the flag reading (NFKC, strip, lower case) leaves as they are, looked up at once
 _PLAIN_YES_NO = {text: answer for words, answer in ((YES, True), (NO, False)) for text in words
@@ -178,6 +180,8 @@ class ValueParser:
         return None
 
     def number(self, raw: object) -> Decimal:
+        if type(raw) is str and _PLAIN_NUMBER.fullmatch(raw):
+            return Decimal(raw)  # digits and a point, as a CSV holds them: what the reading below gives
         if isinstance(raw, bool):
             raise BadValue("应为数值，不是是/否")
         if isinstance(raw, (int, float, Decimal)):
@@ -281,12 +285,11 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
         public_service = {normalize_unit_name(u.name): u.public_service for u in rubric.units}
     locate = locate or (lambda _row, key: key)
     parser = ValueParser.for_rubric(rubric, choices)
-    self_keys = {SELF_PREFIX + r.id: r.id for r in rubric.rules}
-    self_keys[SELF_PREFIX + "total"] = "total"
-    self_max = {r.id: r.points for r in rubric.rules}
-    self_max["total"] = Decimal(rubric.totals["full"])
     group = rubric.group
-    public_service_rules = set(group.rule_ids) if group else set()
+    in_group = set(group.rule_ids) if group else set()
+    # (data key, rule id, label, highest score, only for the group's units) of every self score
+    self_keys = [(SELF_PREFIX + r.id, r.id, f"自评得分 {r.id}", r.points, r.id in in_group) for r in rubric.rules]
+    self_keys.append((SELF_PREFIX + "total", "total", "自评得分 total", Decimal(rubric.totals["full"]), False))
     adjustment_allowed = rubric.policy(choices, "adjustment") != "no_adjustment"
     full_marks = rubric.policy(choices, "group_absent") == "full_marks"
     units: list[UnitInput] = []
@@ -308,6 +311,8 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
         # text no workbook can hold (or longer than a cell holds) is said once, before anything reads it
         unreadable = set()
         for key, raw in row.items():
+            if type(raw) is str and raw.isprintable() and len(raw) <= MAX_TEXT:
+                continue  # text_problem's own first test, without the call: nearly every value
             found = text_problem(raw) if isinstance(raw, str) else None
             if found:
                 bad(key, labels.get(key, key), raw, *found)
@@ -362,18 +367,25 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
         unit.public_service = bool(assessed)
         _check_warnings(rubric, unit, row, bad)
 
-        for key, rule_id in self_keys.items():
+        for key, rule_id, label, top, group_only in self_keys:
             raw = row.get(key)
-            if ValueParser._blank(raw) or key in unreadable:
-                continue
-            label = f"自评得分 {rule_id}"
-            if rule_id in public_service_rules and not unit.public_service and not full_marks:
+            if type(raw) is str:  # as a CSV holds it
+                lead = raw.lstrip()
+                if not lead or key in unreadable:
+                    continue
+                common = ValueParser._common(raw) if lead[:1] == "#" else None
+            else:
+                if ValueParser._blank(raw) or key in unreadable:
+                    continue
+                common = ValueParser._common(raw)
+            if group_only and not unit.public_service and not full_marks:
                 # with full marks the unit gets the rule's points, so its self score is compared too
                 bad(key, label, raw, f"该单位{group.not_in}，此自评得分不计", "已忽略", WARNING)
                 continue
-            top = self_max[rule_id]
             try:
-                score = parser.number(raw) if not ValueParser._common(raw) else _raise_common(raw)
+                if common:
+                    raise BadValue(*common)
+                score = parser.number(raw)
                 if not 0 <= score <= top:
                     raise BadValue(f"应为 0～{top} 之间的分数")
             except BadValue as exc:

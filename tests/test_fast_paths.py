@@ -32,6 +32,20 @@ def test_a_count_of_plain_digits_reads_as_the_full_reading_does(digits):
     assert outcome(PARSER.count, digits) == outcome(PARSER.count, f" {digits} ")
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"-?[0-9]{1,14}(\.[0-9]{1,22})?", fullmatch=True))
+def test_a_plainly_written_number_reads_as_the_full_reading_does(text):
+    """Up to 12 digits before the point the short way reads it; longer goes the full way (the limit's message)."""
+    assert outcome(PARSER.number, text) == outcome(PARSER.number, f" {text} ")
+
+
+def test_a_number_at_the_limit_of_the_short_way():
+    assert PARSER.number("999999999999.5") == Decimal("999999999999.5")
+    assert PARSER.number("1000000000000") == Decimal(10) ** 12  # 13 digits: the full way, allowed
+    with pytest.raises(BadValue, match="数值过大"):
+        PARSER.number("1000000000000.1")
+
+
 @pytest.mark.parametrize("digits, expected", [
     ("1000000000000", MAX_COUNT),  # the largest count allowed, read the short way
     ("0000000000007", 7),
