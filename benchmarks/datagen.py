@@ -1,4 +1,5 @@
-"""Realistic data files of any size for benchmarks: n county-level units with plausible values."""
+"""Realistic data files of any size for benchmarks: n county-level units with plausible values and their own
+scores (自评得分)."""
 from __future__ import annotations
 
 import random
@@ -7,6 +8,8 @@ from pathlib import Path
 from hscredit_xl.datafile import write_csv
 from hscredit_xl.inputs import allowed_keys
 from hscredit_xl.rubric import load_rubric
+
+RUBRIC = load_rubric()
 
 
 def unit_rows(n: int, seed: int = 2020) -> list[dict]:
@@ -35,12 +38,20 @@ def unit_rows(n: int, seed: int = 2020) -> list[dict]:
             "innovation_benefit_apps": yes_no(0.3), "innovation_other": yes_no(0.2),
             "major_credit_event": yes_no(0.05),
         })
+        # the unit's own scores (自评得分), one per rule it is assessed on, as units type them
+        for rule in RUBRIC.rules:
+            if rule.applies and i % 3 != 0:
+                continue
+            if rule.role == "deduction":
+                row[f"self_{rule.id}"] = rule.points if row["major_credit_event"] == "是" else 0
+            else:
+                row[f"self_{rule.id}"] = round(float(rule.points) * rnd.uniform(0.5, 1), 1)
         rows.append(row)
     return rows
 
 
 def write_data_file(path: Path, n: int, seed: int = 2020) -> Path:
-    keys = [k for k in allowed_keys(load_rubric()) if not k.startswith("self_") and not k.startswith("adjustment")]
+    keys = [k for k in allowed_keys(RUBRIC) if k != "self_total" and not k.startswith("adjustment")]
     write_csv(path, unit_rows(n, seed), keys)
     return path
 
