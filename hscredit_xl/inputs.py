@@ -32,6 +32,7 @@ MAX_TEXT = 32_767  # the most characters one Excel cell holds; Excel cuts longer
 # what an xlsx (XML 1.0) can not hold: C0 controls but tab, LF and CR; U+FFFE and U+FFFF; lone surrogates
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _SHOWN_MAX = 200  # characters of a value quoted back in a message
+_MAX_WHOLE = int(MAX_NUMBER)
 # a number written plainly, below MAX_NUMBER by its length: read at once, as the full reading would
 _PLAIN_NUMBER = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,20})?")
 _PLAIN_DIGITS = len(str(MAX_COUNT))  # up to this many digits a count is read at once, as an int
@@ -180,8 +181,13 @@ class ValueParser:
         return None
 
     def number(self, raw: object) -> Decimal:
-        if type(raw) is str and _PLAIN_NUMBER.fullmatch(raw):
-            return Decimal(raw)  # digits and a point, as a CSV holds them: what the reading below gives
+        kind = type(raw)  # the common cases at once, each what the reading below gives:
+        if kind is str and _PLAIN_NUMBER.fullmatch(raw):  # digits and a point, as a CSV holds them
+            return Decimal(raw)
+        if kind is int and -_MAX_WHOLE <= raw <= _MAX_WHOLE:  # a number cell of a workbook
+            return Decimal(raw)
+        if kind is float and -1e12 <= raw <= 1e12:  # (a NaN is not within, and goes the long way)
+            return Decimal(repr(raw))
         if isinstance(raw, bool):
             raise BadValue("应为数值，不是是/否")
         if isinstance(raw, (int, float, Decimal)):

@@ -119,3 +119,42 @@ def test_a_rate_typed_with_a_percent_sign_is_not_asked_about_its_percent_sign():
     with pytest.raises(BadValue) as typed_as_number:
         PARSER.rate("85")
     assert typed_as_number.value.hint == "是否应为 85%？"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(min_value=-10**13, max_value=10**13), st.floats(allow_nan=True, allow_infinity=True)))
+def test_a_number_cell_reads_as_its_text_does(value):
+    """A workbook's number cell (int or float) and the same number typed as text read the same, limits included."""
+    as_text = repr(value) if isinstance(value, float) else str(value)
+    if as_text in ("nan", "inf", "-inf"):
+        assert outcome(PARSER.number, value)[0] == "problem"
+        return
+    assert outcome(PARSER.number, value) == outcome(PARSER.number, f" {as_text} ")
+
+
+@pytest.mark.parametrize("value, readable", [(10**12, True), (-10**12, True), (10**12 + 1, False), (1e12, True),
+                                             (1e12 + 0.5, False), (-1e12 - 0.5, False)])
+def test_number_cells_at_the_limit(value, readable):
+    assert (outcome(PARSER.number, value)[0] == "value") == readable
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
+def test_the_digest_sees_a_number_cell_as_its_decimal(value):
+    """recompute's digest of the inputs: a whole number held as int or float is the text of its Decimal."""
+    from hscredit_xl.workbook.recompute import _plain
+
+    assert _plain(value) == _plain(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
+
+
+@pytest.mark.parametrize("text, refused", [("普通文字", False), ("a\tb\nc", False), ("a\x01b", True),
+                                           ("x" * MAX_TEXT, False), ("x" * (MAX_TEXT + 1), True)])
+def test_the_last_guard_before_a_cell_refuses_what_a_workbook_cannot_hold(text, refused):
+    from hscredit_xl.scoring import InputProblems
+    from hscredit_xl.workbook.book import _check_text
+
+    if refused:
+        with pytest.raises(InputProblems):
+            _check_text("汇总", "A1", text)
+    else:
+        assert _check_text("汇总", "A1", text) is None

@@ -21,6 +21,8 @@ from pathlib import Path
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter, range_boundaries
 
+from ..inputs import MAX_TEXT
+
 @dataclass(frozen=True)
 class Formula:
     """A cell that holds a formula where a value was expected (openpyxl sees the formula, not its result)."""
@@ -341,6 +343,8 @@ def column_letter(col: int) -> str:
 
 def _check_text(sheet: str, coord: str, text: str) -> None:
     """The last guard before a text reaches a cell: the readers refuse such text first, naming where it was typed."""
+    if text.isprintable() and len(text) <= MAX_TEXT:  # nearly every text: text_problem's own first test, at once
+        return
     from ..inputs import ERROR, Problem, shown, text_problem
     from ..scoring import InputProblems
 

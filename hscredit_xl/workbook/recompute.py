@@ -557,6 +557,10 @@ def _read_self_scores(book: Book, inp: Inputs) -> None:
 
 def _plain(v: object) -> object:
     """A value as the digest sees it: the same number however it was held (0, 0.0, Decimal('0.00'), 1E+1)."""
+    if type(v) is int:  # what the rest gives a whole number, at once
+        return str(v)
+    if type(v) is float and v.is_integer() and abs(v) < 1e15:  # 25446.0, as a number cell holds a count
+        return str(int(v))
     if isinstance(v, tuple):
         return [_plain(x) for x in v]
     if isinstance(v, (Decimal, float, int)) and not isinstance(v, bool):

@@ -198,14 +198,15 @@ def _claims(value: object) -> bool:
 
 
 def evidence_missing(lay: Layout, choices: dict[str, str], row: dict, evidence: list[EvidenceRow],
-                     unit: int) -> tuple[list[str], list[str]]:
+                     unit: int, items: list | None = None) -> tuple[list[str], list[str]]:
     """(rules with evidence listed, rules where the unit claims points but lists no file) for one unit.
 
     A rule is claimed when the unit's self score on it is above 0, or when a data key an evidence item of the
-    rule names claims (a yes, a number above 0)."""
+    rule names claims (a yes, a number above 0). `evidence` may be the unit's rows only; `items`, the layout's
+    evidence items, worked out once for all units."""
     listed = sorted({e.rule for e in evidence if e.unit == unit and e.file_names}, key=_rule_order(lay))
     missing = []
-    items = lay.evidence_items(choices)
+    items = lay.evidence_items(choices) if items is None else items
     for rule_id in dict.fromkeys(r.id for r, _ in items):
         keys = [k for r, ev in items if r.id == rule_id for k in ev.claims]
         claimed = _claims(row.get("self_" + rule_id)) or any(_claims(row.get(k)) for k in keys)
@@ -219,7 +220,8 @@ def _rule_order(lay: Layout):
     return lambda rule_id: order.get(rule_id, len(order))
 
 
-def self_total_for(rubric: Rubric, choices: dict[str, str], row: dict, assessed: bool) -> Decimal | None:
+def self_total_for(rubric: Rubric, choices: dict[str, str], row: dict, assessed: bool,
+                   switches: Switches | None = None) -> Decimal | None:
     """The self total the 考评表's formulas show, from the self scores typed in a row (None while incomplete)."""
     own = {}
     parser = ValueParser("reject")
@@ -231,7 +233,7 @@ def self_total_for(rubric: Rubric, choices: dict[str, str], row: dict, assessed:
             own[rule.id] = parser.number(raw)
         except BadValue:
             return None
-    return self_total_of(rubric, Switches(rubric, choices), own, assessed)
+    return self_total_of(rubric, switches or Switches(rubric, choices), own, assessed)
 
 
 @dataclass
@@ -267,18 +269,23 @@ def unit_statuses(rubric: Rubric, lay: Layout, choices: dict[str, str], rows: li
     """Every unit's return: received or not, dates, on time, self total, evidence listed and missing."""
     sub = rubric.submission
     out = []
+    switches = Switches(rubric, choices)
+    items = lay.evidence_items(choices)
+    evidence_of: dict[int, list[EvidenceRow]] = {}  # each unit's rows, found in one pass (not one per unit)
+    for e in returns.evidence:
+        evidence_of.setdefault(e.unit, []).append(e)
     for i, unit in enumerate(lay.units):
         facts = returns.facts.get(i, {})
         row = rows[i] if i < len(rows) else {}
         received_on = facts.get("received_on")
         received = bool(facts.get("source")) or received_on is not None
         on_time = sub.on_time(received_on) if (sub and received_on) else None
-        listed, missing = evidence_missing(lay, choices, row, returns.evidence, i)
+        listed, missing = evidence_missing(lay, choices, row, evidence_of.get(i, []), i, items)
         docs = {k: str(v) for k, v in facts.items() if k.startswith("doc:")}
         for doc in sub.documents if sub else ():
             docs.setdefault("doc:" + doc.key, "")
         out.append(UnitStatus(unit, received, facts.get("submitted_on"), received_on, on_time,
-                              self_total_for(rubric, choices, row, lay.public_service[i]),
+                              self_total_for(rubric, choices, row, lay.public_service[i], switches),
                               facts.get("self_total_typed"), listed, missing if received else [], docs,
                               str(facts.get("person") or ""), str(facts.get("phone") or ""),
                               str(facts.get("source") or "")))
