@@ -147,6 +147,14 @@ def test_the_digest_sees_a_number_cell_as_its_decimal(value):
     assert _plain(value) == _plain(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
 
 
+@pytest.mark.parametrize("value", [10**28 - 1, 10**28 + 1, -(10**28) - 1, 12345])
+def test_the_digest_of_whole_numbers_at_decimals_precision(value):
+    """Decimal keeps 28 digits: a longer whole number is rounded by the full reading, and the short way agrees."""
+    from hscredit_xl.workbook.recompute import _plain
+
+    assert _plain(value) == _plain(Decimal(value))
+
+
 @pytest.mark.parametrize("text, refused", [("普通文字", False), ("a\tb\nc", False), ("a\x01b", True),
                                            ("x" * MAX_TEXT, False), ("x" * (MAX_TEXT + 1), True)])
 def test_the_last_guard_before_a_cell_refuses_what_a_workbook_cannot_hold(text, refused):

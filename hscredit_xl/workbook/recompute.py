@@ -555,10 +555,13 @@ def _read_self_scores(book: Book, inp: Inputs) -> None:
             break
 
 
+_EXACT = 10 ** 28  # whole numbers below this keep every digit through Decimal.normalize()
+
+
 def _plain(v: object) -> object:
     """A value as the digest sees it: the same number however it was held (0, 0.0, Decimal('0.00'), 1E+1)."""
-    if type(v) is int:  # what the rest gives a whole number, at once
-        return str(v)
+    if type(v) is int and -_EXACT < v < _EXACT:  # what the rest gives a whole number, at once (within
+        return str(v)  # Decimal's 28 digits; normalize() rounds a longer one, and the digest keeps that)
     if type(v) is float and v.is_integer() and abs(v) < 1e15:  # 25446.0, as a number cell holds a count
         return str(int(v))
     if isinstance(v, tuple):
