@@ -42,8 +42,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _print_problems(problems) -> None:
+    """Every problem, one line each; where none is an error (the command went on), how many 提示 there were:
+    at hundreds of units they run past a screen, and the count says how many to look through."""
+    from .inputs import WARNING
+
     for p in problems:
         print(p.message(), file=sys.stderr)
+    notes = sum(1 for p in problems if p.level == WARNING)
+    if notes > 1 and notes == len(problems):
+        print(f"共 {notes} 个提示，请逐条核对。", file=sys.stderr)
 
 
 def _units_file(path: str | None, rubric=None):

@@ -254,6 +254,24 @@ def test_1_3_value_for_a_unit_not_assessed_is_a_warning_and_the_result_is_comput
     assert {u.unit: u.total for u in result.units} == baseline
 
 
+@pytest.mark.parametrize("ignored, count_line", [(["下陆区"], False), (["下陆区", "西塞山区"], True)])
+def test_the_cli_counts_its_notes_when_there_are_several(tmp_path, capsys, ignored, count_line):
+    """Hundreds of 提示 run past a screen: after two or more, one line says how many (never with errors)."""
+    from hscredit_xl.cli import main
+
+    header, rows = sample_rows()
+    for unit in ignored:
+        row_of(rows, unit)["public_service_categories"] = "9"
+    assert main(["score", str(write(tmp_path, header, rows))]) == 0
+    notes = capsys.readouterr().err.splitlines()
+    assert sum(line.startswith("[提示]") for line in notes) == len(ignored)
+    assert (notes[-1] == f"共 {len(ignored)} 个提示，请逐条核对。") == count_line
+    row_of(rows, "大冶市")["objections"] = "很多"  # and an error: the error's own count line, not this one
+    assert main(["score", str(write(tmp_path, header, rows, name="bad.csv"))]) != 0
+    lines = capsys.readouterr().err.splitlines()
+    assert not any("个提示" in line for line in lines) and lines[-1].startswith("共 1 个错误")
+
+
 def test_adjustment_without_reason_is_an_error(tmp_path):
     # A11 'an optional manual adjustment per unit with a required reason'
     header, rows = sample_rows()
