@@ -90,8 +90,7 @@ def build(ctx: SheetContext) -> None:
         for key, text in lay.derived_formulas(row, ctx.choices).items():
             st.formula(ws, row, lay.derived_columns[key], text, derived[key].format)
 
-    ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
-    ws.freeze_panes = f"B{L.FIRST_ROW}"
+    st.unit_column(ws, lay.units, L.FIRST_ROW)
     st.landscape(ws, fit_width=False)
     # printed a few pages wide, each page's columns whole (about 14 a page), every page with the unit names
     # and the column headers

@@ -41,8 +41,7 @@ def build(ctx: SheetContext) -> None:
         col = lay.review_columns[key]
         st.header(ws, L.HEADER_ROW, col, text)
         ws.column_dimensions[col_letter(col)].width = 40 if key.startswith("why") else 10
-    ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
-    ws.freeze_panes = f"B{L.FIRST_ROW}"
+    st.unit_column(ws, lay.units, L.FIRST_ROW)
     st.landscape(ws, fit_width=False)
     ws.print_title_cols = "A:A"
     ws.print_title_rows = f"{L.HEADER_ROW}:{L.HEADER_ROW}"

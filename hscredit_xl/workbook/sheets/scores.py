@@ -48,8 +48,7 @@ def build(ctx: SheetContext) -> None:
                                                                         lay.live_total_formula(ctx.choices))
     ws.column_dimensions[col_letter(lay.score_columns["applicable_max"])].width = 10
     ws.column_dimensions[col_letter(lay.score_columns["live_total"])].width = 12
-    ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
-    ws.freeze_panes = f"B{L.FIRST_ROW}"
+    st.unit_column(ws, lay.units, L.FIRST_ROW)
     st.landscape(ws)
     st.protect(ws)
 

@@ -57,8 +57,7 @@ def build(ctx: SheetContext) -> None:
         for key in totals:
             st.formula(ws, lay.unit_row(i), lay.self_columns[key], formulas[key], "0.00")
     ws.column_dimensions[col_letter(lay.self_columns["total"])].width = 16
-    ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
-    ws.freeze_panes = f"B{L.FIRST_ROW}"
+    st.unit_column(ws, lay.units, L.FIRST_ROW)
     st.landscape(ws)
     ws.print_title_cols = "A:A"
     ws.print_title_rows = f"{L.DATA_HEADER_ROW}:{L.HEADER_ROW}"

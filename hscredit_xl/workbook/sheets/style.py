@@ -284,6 +284,13 @@ def col_range(col: int, first: int, last: int) -> str:
     return f"{letter}{first}:{letter}{last}"
 
 
+def unit_column(ws: Worksheet, units: Sequence[str], first_row: int) -> None:
+    """Column A of a sheet with one row per unit from first_row on: wide enough for every name, and kept in view
+    (frozen, with the rows above) while scrolling to the right."""
+    ws.column_dimensions["A"].width = max(14, *(text_width(u) + 2 for u in units))
+    ws.freeze_panes = f"B{first_row}"
+
+
 def protect(ws: Worksheet) -> None:
     """Sheet protection without a password: formulas are safe from slips, columns and rows stay adjustable."""
     p = ws.protection

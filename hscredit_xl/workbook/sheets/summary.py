@@ -64,7 +64,7 @@ def build(ctx: SheetContext) -> None:
     legend = st.put(ws, last + 1, 2, "差值：浅红＝自评高于复核，浅蓝＝自评低于复核。名次按复核总分/最终得分排列"
                     + (f"，并列时的名次见「{L.SETTINGS}」表口径 {ties.id}。" if ties else "。"))
     legend.font = Font(name=st.FONT_NAME, size=9, color=st.GREY_TEXT)
-    ws.column_dimensions["A"].width = max(14, *(st.text_width(u) + 2 for u in lay.units))
+    st.unit_column(ws, lay.units, L.FIRST_ROW)
 
     chart = BarChart()
     chart.type = "col"
@@ -90,7 +90,6 @@ def build(ctx: SheetContext) -> None:
     chart.width, chart.height = 18, 9
     ws.add_chart(chart, f"B{last + 3}")  # not in column A, which repeats on every printed page
 
-    ws.freeze_panes = f"B{L.FIRST_ROW}"
     st.landscape(ws, fit_width=False)
     # one page wide would print 30-odd columns at ~40 %: two pages wide, the unit names repeated,
     # the break after 基础分 (rule scores on the first page, totals and ranks on the second)
