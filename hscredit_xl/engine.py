@@ -48,14 +48,13 @@ class _Explanations:
         at = unit if r.position is None else r.position.get(unit)
         if at is None:
             return self.wording.not_applicable(r.rule, r.assessed, self.a5, r.column[unit], self.outside_max)
-        if not r.shared_words:
-            return self.wording.rule(r.rule, r.figures[at], r.values[at], r.raws[at], r.column[unit])
         # the raw sum and the score follow from the figures, which units with equal values share (_score_part)
-        key = (rule_id, *map(id, r.figures[at]))
-        text = self._made.get(key)
+        key = (rule_id, *map(id, r.figures[at])) if r.shared_words else None
+        text = self._made.get(key) if key else None
         if text is None:
-            text = self._made[key] = self.wording.rule(r.rule, r.figures[at], r.values[at], r.raws[at],
-                                                       r.column[unit])
+            text = self.wording.rule(r.rule, r.figures[at], r.values[at], r.raws[at], r.column[unit])
+            if key:
+                self._made[key] = text
         return text
 
 
@@ -475,11 +474,9 @@ def self_total_of(rubric: Rubric, switches: Switches, own: Mapping[str, Decimal]
     return self_totals(rubric, switches, own, assessed).total
 
 
-def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches,
-                     plan: _SelfPlan | None = None) -> list[Problem]:
+def _self_comparison(rubric: Rubric, result: UnitResult, switches: Switches, plan: _SelfPlan) -> list[Problem]:
     """自评 against 复核 (decisions A10): per rule, and in total. The self total is the sum of the unit's own
     items; a typed total that disagrees with them is said, never used silently."""
-    plan = plan or _self_plan(rubric, switches)
     own = result.self_scores
     sign = plan.sign
     review = dict(result.rules)

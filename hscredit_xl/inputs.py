@@ -317,8 +317,6 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
         # text no workbook can hold (or longer than a cell holds) is said once, before anything reads it
         unreadable = set()
         for key, raw in row.items():
-            if type(raw) is str and raw.isprintable() and len(raw) <= MAX_TEXT:
-                continue  # text_problem's own first test, without the call: nearly every value
             found = text_problem(raw) if isinstance(raw, str) else None
             if found:
                 bad(key, labels.get(key, key), raw, *found)
@@ -350,12 +348,7 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
                     if not ValueParser._blank(raw):
                         bad(f.key, f.label, raw, f"该单位{group.not_in}，此值不计分", "已忽略", WARNING)
                     continue
-            if type(raw) is str:  # as a CSV holds every value: blank, or an error value's text, said at once
-                lead = raw.lstrip()
-                blank, common = not lead, ValueParser._common(raw) if lead[:1] == "#" else None
-            else:
-                blank = raw is None or ValueParser._blank(raw)
-                common = None if blank else ValueParser._common(raw)
+            blank, common = _blank_or_common(raw)
             if blank:
                 bad(f.key, f.label, raw, f"不能为空，{_expectation(f)}")
                 continue
@@ -375,15 +368,9 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
 
         for key, rule_id, label, top, group_only in self_keys:
             raw = row.get(key)
-            if type(raw) is str:  # as a CSV holds it
-                lead = raw.lstrip()
-                if not lead or key in unreadable:
-                    continue
-                common = ValueParser._common(raw) if lead[:1] == "#" else None
-            else:
-                if ValueParser._blank(raw) or key in unreadable:
-                    continue
-                common = ValueParser._common(raw)
+            blank, common = _blank_or_common(raw)
+            if blank or key in unreadable:
+                continue
             if group_only and not unit.public_service and not full_marks:
                 # with full marks the unit gets the rule's points, so its self score is compared too
                 bad(key, label, raw, f"该单位{group.not_in}，此自评得分不计", "已忽略", WARNING)
@@ -404,9 +391,12 @@ def parse_units(rubric: Rubric, rows: list[Mapping[str, object]], *, choices: Ma
             bad("adjustment_reason", "调整理由", reason, *ValueParser._common(reason))
             reason = None
         unit.adjustment_reason = "" if reason is None or "adjustment_reason" in unreadable else str(reason).strip()
-        if not ValueParser._blank(raw_adj) and "adjustment" not in unreadable:
+        blank, common = _blank_or_common(raw_adj)
+        if not blank and "adjustment" not in unreadable:
             try:
-                adjustment = parser.number(raw_adj) if not ValueParser._common(raw_adj) else _raise_common(raw_adj)
+                if common:
+                    raise BadValue(*common)
+                adjustment = parser.number(raw_adj)
             except BadValue as exc:
                 bad("adjustment", "综合评定调整分", raw_adj, exc.expected, exc.hint)
             else:
@@ -441,9 +431,14 @@ def _check_warnings(rubric: Rubric, unit: UnitInput, row: Mapping[str, object], 
                 w.message.replace("{exceeds}", str(v.get(w.exceeds, ""))), w.hint, WARNING)
 
 
-def _raise_common(raw: object):
-    expected, hint = ValueParser._common(raw)
-    raise BadValue(expected, hint)
+def _blank_or_common(raw: object) -> tuple[bool, tuple[str, str] | None]:
+    """(blank, why a cell that is not blank holds nothing to read: an error value, a formula with no saved
+    result, a date), in one look: both are asked of every value."""
+    if type(raw) is str:  # as a CSV holds every value: only an error value's text can be wrong here
+        lead = raw.lstrip()
+        return not lead, ValueParser._common(raw) if lead[:1] == "#" else None
+    blank = ValueParser._blank(raw)
+    return blank, None if blank else ValueParser._common(raw)
 
 
 def _expectation(f: Field) -> str:

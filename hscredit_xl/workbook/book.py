@@ -21,7 +21,7 @@ from pathlib import Path
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter, range_boundaries
 
-from ..inputs import MAX_TEXT
+from ..inputs import ERROR, Problem, shown, text_problem
 
 @dataclass(frozen=True)
 class Formula:
@@ -343,13 +343,10 @@ def column_letter(col: int) -> str:
 
 def _check_text(sheet: str, coord: str, text: str) -> None:
     """The last guard before a text reaches a cell: the readers refuse such text first, naming where it was typed."""
-    if text.isprintable() and len(text) <= MAX_TEXT:  # nearly every text: text_problem's own first test, at once
-        return
-    from ..inputs import ERROR, Problem, shown, text_problem
-    from ..scoring import InputProblems
-
     found = text_problem(text)
     if found:
+        from ..scoring import InputProblems
+
         raise InputProblems([Problem(ERROR, "", f"{sheet}!{coord}", "要写入的文字", shown(text), *found)])
 
 
