@@ -197,16 +197,14 @@ def _claims(value: object) -> bool:
         return False
 
 
-def evidence_missing(lay: Layout, choices: dict[str, str], row: dict, evidence: list[EvidenceRow],
-                     unit: int, items: list | None = None) -> tuple[list[str], list[str]]:
-    """(rules with evidence listed, rules where the unit claims points but lists no file) for one unit.
+def evidence_missing(lay: Layout, row: dict, evidence: list[EvidenceRow], items: list) -> tuple[list[str], list[str]]:
+    """(rules with evidence listed, rules where the unit claims points but lists no file) for one unit, from its
+    evidence rows and the layout's evidence items (`lay.evidence_items(choices)`, the same for every unit).
 
     A rule is claimed when the unit's self score on it is above 0, or when a data key an evidence item of the
-    rule names claims (a yes, a number above 0). `evidence` may be the unit's rows only; `items`, the layout's
-    evidence items, worked out once for all units."""
-    listed = sorted({e.rule for e in evidence if e.unit == unit and e.file_names}, key=_rule_order(lay))
+    rule names claims (a yes, a number above 0)."""
+    listed = sorted({e.rule for e in evidence if e.file_names}, key=_rule_order(lay))
     missing = []
-    items = lay.evidence_items(choices) if items is None else items
     for rule_id in dict.fromkeys(r.id for r, _ in items):
         keys = [k for r, ev in items if r.id == rule_id for k in ev.claims]
         claimed = _claims(row.get("self_" + rule_id)) or any(_claims(row.get(k)) for k in keys)
@@ -220,8 +218,7 @@ def _rule_order(lay: Layout):
     return lambda rule_id: order.get(rule_id, len(order))
 
 
-def self_total_for(rubric: Rubric, choices: dict[str, str], row: dict, assessed: bool,
-                   switches: Switches | None = None) -> Decimal | None:
+def self_total_for(rubric: Rubric, switches: Switches, row: dict, assessed: bool) -> Decimal | None:
     """The self total the 考评表's formulas show, from the self scores typed in a row (None while incomplete)."""
     own = {}
     parser = ValueParser("reject")
@@ -233,7 +230,7 @@ def self_total_for(rubric: Rubric, choices: dict[str, str], row: dict, assessed:
             own[rule.id] = parser.number(raw)
         except BadValue:
             return None
-    return self_total_of(rubric, switches or Switches(rubric, choices), own, assessed)
+    return self_total_of(rubric, switches, own, assessed)
 
 
 @dataclass
@@ -280,12 +277,12 @@ def unit_statuses(rubric: Rubric, lay: Layout, choices: dict[str, str], rows: li
         received_on = facts.get("received_on")
         received = bool(facts.get("source")) or received_on is not None
         on_time = sub.on_time(received_on) if (sub and received_on) else None
-        listed, missing = evidence_missing(lay, choices, row, evidence_of.get(i, []), i, items)
+        listed, missing = evidence_missing(lay, row, evidence_of.get(i, []), items)
         docs = {k: str(v) for k, v in facts.items() if k.startswith("doc:")}
         for doc in sub.documents if sub else ():
             docs.setdefault("doc:" + doc.key, "")
         out.append(UnitStatus(unit, received, facts.get("submitted_on"), received_on, on_time,
-                              self_total_for(rubric, choices, row, lay.public_service[i], switches),
+                              self_total_for(rubric, switches, row, lay.public_service[i]),
                               facts.get("self_total_typed"), listed, missing if received else [], docs,
                               str(facts.get("person") or ""), str(facts.get("phone") or ""),
                               str(facts.get("source") or "")))
