@@ -130,7 +130,8 @@ def cmd_score(args) -> int:
         return _wrong_argument(f"「{args.data}」是工作簿，score 只读数据文件（CSV）。查看工作簿的计分结果请用："
                                f"hscredit-xl report {args.data}", then="未计分")
     try:
-        result = score_file(Path(args.data), _rubric(args), units=_units_file(args.units, _rubric(args)))
+        rubric = _rubric(args)  # read once: with --rubric it is a file to parse
+        result = score_file(Path(args.data), rubric, units=_units_file(args.units, rubric))
     except InputProblems as exc:
         _print_problems(exc.problems)
         print(f"共 {sum(p.level == 'error' for p in exc.problems)} 个错误，未计分。", file=sys.stderr)
