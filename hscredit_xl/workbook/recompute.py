@@ -134,11 +134,14 @@ def read_structure(book: Book, rubric: Rubric | None = None, *, per_unit_forms_o
     if L.HANDOUT_GUIDE in names and L.GUIDE not in names:
         return _read_handout_structure(book, inp, names)
     forms = [n for n in book.sheet_names if n.startswith(L.FORM_PREFIX)]
-    legacy = L.GUIDE in names and _layout_of(book) in L.PER_UNIT_FORM_LAYOUTS
-    if legacy or (L.GUIDE in names and L.SELF_SCORES not in names and forms):
+    layout = _layout_of(book)
+    # layout 1: one 考评表 per unit, by the version 说明 names, or by its sheets (no 自评得分, forms per unit)
+    per_unit_master = ((L.GUIDE in names and layout in L.PER_UNIT_FORM_LAYOUTS)
+                       or (L.SELF_SCORES not in names and bool(forms)))
+    if L.GUIDE in names and per_unit_master:
         if not per_unit_forms_ok:
             inp.error("", forms[0] if forms else f"{L.GUIDE}!{L.GUIDE_ID_CELLS['layout']}", "模板格式",
-                      f"格式版本 {_layout_of(book) or '?'}",
+                      f"格式版本 {layout or '?'}",
                       f"这是旧版格式的主工作簿：每个单位一张考评表（如「{forms[0] if forms else L.FORM_PREFIX + '单位'}」），"
                       f"没有「{L.SELF_SCORES}」表；本版本的主工作簿只有一张「{L.FORM}」表（顶部选择单位），"
                       f"自评得分逐单位填在「{L.SELF_SCORES}」表，不能直接用于本版本",
@@ -146,7 +149,7 @@ def read_structure(book: Book, rubric: Rubric | None = None, *, per_unit_forms_o
                       "新模板.xlsx 旧文件.xlsx  把旧文件中各单位的数据、自评得分和报送信息合并进来（旧文件不会被改动）")
             return inp
     required = [L.GUIDE, L.SETTINGS, L.DATA, L.CONCEALMENT, L.SCORES, L.SUMMARY, L.CHECK]
-    if not (legacy or (L.SELF_SCORES not in names and forms)):
+    if not per_unit_master:
         required[5:5] = [L.SELF_SCORES, L.FORM, L.REVIEW]
     if not rubric.rates_key:
         required.remove(L.CONCEALMENT)
@@ -157,8 +160,8 @@ def read_structure(book: Book, rubric: Rubric | None = None, *, per_unit_forms_o
     if inp.problems:
         return inp
     expected = Layout.build(rubric).identity()
-    if legacy or (L.SELF_SCORES not in names and forms):
-        expected = dict(expected, layout=_layout_of(book) if _layout_of(book) in L.PER_UNIT_FORM_LAYOUTS else "1")
+    if per_unit_master:
+        expected = dict(expected, layout=layout if layout in L.PER_UNIT_FORM_LAYOUTS else "1")
     _check_identity(book.read(L.GUIDE), inp, L.GUIDE, expected, "模板",
                     "请用 hscredit-xl new 生成新模板后重新填写")
     if inp.problems:
@@ -416,12 +419,18 @@ def _read_data_sheet(book: Book, inp: Inputs) -> None:
                      "请取消隐藏，核对该行数据")
         values, locations = inp.rows[i], inp.locations
         for column in lay.data_columns:
-            row, col = (lay.data_cell(i, column.key) if lay.handout else (name_cell[0], column.col))
+            if lay.handout:
+                row, col = lay.data_cell(i, column.key)
+                locations[(i, column.key)] = _at(L.DATA, row, col)
+            else:
+                row, col = name_cell[0], column.col
+                locations[(i, column.key)] = f"{L.DATA}!{letters[column.key]}{row}"
             raw = grid.get(row, col)
-            values[column.key] = (None if raw is None or (isinstance(raw, str) and raw.strip() == "") else raw) \
-                if type(raw) is not Formula else _value(book, grid, L.DATA, row, col, inp, unit, column.label)
-            locations[(i, column.key)] = f"{L.DATA}!{letters[column.key]}{row}" if not lay.handout \
-                else _at(L.DATA, row, col)
+            if type(raw) is Formula:  # its saved result, or the problem of a formula with none (_value)
+                raw = _value(book, grid, L.DATA, row, col, inp, unit, column.label)
+            elif isinstance(raw, str) and not raw.strip():
+                raw = None
+            values[column.key] = raw
             if lay.handout and row in hidden_rows:
                 inp.warn(unit, _at(L.DATA, row, col), "隐藏行", column.label, "该数据所在的行被隐藏；隐藏行的数据照常计分",
                          "请取消隐藏，核对该行数据")
