@@ -536,8 +536,6 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
             for rule_node in r.seq(dm, "rules"):
                 rm = r.mapping(rule_node, f"指标 {dm['id']} 的规则", ("id", "name", "points", "text", "parts"),
                                ("applies", "evidence"))
-                if rm.get("applies", "") not in ("", group_key):
-                    raise r.fail(rm.key_lines["applies"], f"规则 {rm['id']} 的 applies「{rm['applies']}」与其他规则的「{group_key}」不同：细则只能有一组单位")
                 part_nodes = r.seq(rm, "parts")
                 parts = tuple(_read_part(r, rm["id"], p, switches) for p in part_nodes)
                 for node, p in zip(part_nodes, parts):
@@ -559,8 +557,6 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
     for node, f in zip(r.seq(top, "fields"), fields):
         if f.rule and f.rule not in ids:
             raise r.fail(node.key_lines["rule"], f"字段 {f.key} 的 rule「{f.rule}」不是细则中的规则编号")
-        if f.applies not in ("", group_key):
-            raise r.fail(node.key_lines["applies"], f"字段 {f.key} 的 applies「{f.applies}」不是规则的 applies「{group_key}」")
     in_group = {rule.id for item in items for ind in item.indicators for rule in ind.rules if rule.applies}
     fields = [replace(f, applies=group_key) if f.rule in in_group and not f.applies else f for f in fields]
     submission = _read_submission(r, top["submission"]) if "submission" in top else None
@@ -573,14 +569,18 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
                   submission, remarks, policies, derived, warnings)
 
 
+def _mappings(nodes) -> list:
+    return [n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else []
+
+
 def _group_key(r: _Reader, top: _Map) -> str:
     """The `applies` value the fields and rules use (one group at most), '' when every rule applies to every
     unit. The first one written decides; a different one later (a typo) is an error on its line."""
     found: tuple[str, int] | None = None
-    nodes = [f for f in top.get("fields") or () if isinstance(f, dict)]
-    for item in top.get("items") or ():
-        for ind in (item or {}).get("indicators") or ():
-            nodes += [rule for rule in (ind or {}).get("rules") or () if isinstance(rule, dict)]
+    nodes = _mappings(top.get("fields"))  # what is not a mapping is said on its line by the reading after this
+    for item in _mappings(top.get("items")):
+        for ind in _mappings(item.get("indicators")):
+            nodes += _mappings(ind.get("rules"))
     for node in nodes:
         applies = node.get("applies")
         if not applies:

@@ -357,6 +357,23 @@ def test_unknown_applies_value_is_an_error():
     assert f"第 {line} 行" in message and "public_servce" in message
 
 
+@pytest.mark.parametrize("broken", ["  - 第二项\n", "  - [1, 2]\n",
+                                    '  - number: "9"\n    name: 甲\n    points: 1\n    indicators: 无\n',
+                                    '  - number: "9"\n    name: 甲\n    points: 1\n    indicators:\n      - 指标\n'])
+def test_an_item_that_is_not_a_mapping_is_said_not_crashed_on(broken):
+    """Items or indicators written as plain text or a list: a RubricError on the rubric's terms, not a crash."""
+    start = RUBRIC_TEXT.index('  - number: "2"')
+    message = _error(RUBRIC_TEXT[:start] + broken + RUBRIC_TEXT[start:])
+    assert "应为映射" in message or "应为非空列表" in message, message
+
+
+def test_a_second_group_of_units_is_an_error_on_its_line():
+    """'细则只能有一组单位': a field or a rule naming another group than the first is refused where it is written."""
+    old = "            applies: public_service\n            text: 全年度"
+    message = _error(_replace_once(old, old.replace("public_service", "other_units")))
+    assert "细则只能有一组单位" in message and "other_units" in message
+
+
 def test_field_naming_an_undefined_rule_is_an_error():
     old = '{key: spotcheck_score, label: 2019-2020年度双公示抽查结果, type: number, unit: 分, rule: "1.2.1"}'
     line = _line_of(old)
