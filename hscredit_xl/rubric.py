@@ -704,10 +704,11 @@ def _load_shipped(name: str) -> Rubric:
     return read_rubric(rubric_path(name))
 
 
-def read_rubric(path: Path | str) -> Rubric:
+def read_rubric(path: Path | str, data: bytes | None = None) -> Rubric:
     """A rubric file at any path; its notice is found beside it (notice_path). The rubric knows its file (the
-    absolute path, as given: symbolic links are not followed) and the SHA-256 of the file's bytes."""
-    data = Path(path).read_bytes()
+    absolute path, as given: symbolic links are not followed) and the SHA-256 of the file's bytes. `data`: the
+    file's bytes already read (and checked) by the caller, parsed as they are rather than read again."""
+    data = Path(path).read_bytes() if data is None else data
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -132,12 +132,15 @@ def resolve(book: Book, given: Rubric | None = None) -> tuple[Rubric, list[Probl
     """The rubric to read `book` by, and the problems that stop it (then the rubric returned is a stand-in:
     `given`, or the shipped default). See the module's docstring for the order."""
     record = read_record(book)
-    stand_in = given or load_rubric()
+
+    def stand_in() -> Rubric:  # parsed only when it is returned: a rubric found elsewhere needs no default
+        return given or load_rubric()
+
     if record is None:  # not a workbook of ours: read_structure says what is missing
-        return stand_in, []
+        return stand_in(), []
     if given is not None:
         if record.sha256 and given.sha256 and given.sha256 != record.sha256:
-            return stand_in, [Problem(
+            return stand_in(), [Problem(
                 ERROR, "", record.at("sha256"), "细则文件 SHA-256", record.sha256,
                 f"{record.said()}；--rubric 给出的细则文件「{given.path}」（{_named(_identity(given))}）"
                 f"的 SHA-256 为 {given.sha256}，与记录的不同：不是生成本工作簿的那份细则，用它计分结果会不同",
@@ -147,14 +150,14 @@ def resolve(book: Book, given: Rubric | None = None) -> tuple[Rubric, list[Probl
         for name in shipped_rubrics():
             if _identity(load_rubric(name)) == record.identity:
                 return load_rubric(name), []
-        return stand_in, []  # the identity check names H2 and what it should be
+        return stand_in(), []  # the identity check names H2 and what it should be
     shipped = shipped_digests().get(record.sha256)
     if shipped is not None:
         return load_rubric(shipped), []
     found = _at_recorded_path(record)
     if isinstance(found, Rubric):
         return found, []
-    return stand_in, [Problem(ERROR, "", record.at("sha256"), "细则文件 SHA-256", record.sha256,
+    return stand_in(), [Problem(ERROR, "", record.at("sha256"), "细则文件 SHA-256", record.sha256,
                               f"{record.said()}；找不到这份细则：随工具提供的细则中没有 SHA-256 相同的，{found}",
                               "请" + _FIX)]
 
@@ -190,11 +193,12 @@ def _at_recorded_path(record: Record) -> Rubric | str:
         data = file.read_bytes()
     except OSError as exc:
         return f"记录的细则文件「{path}」无法读取：{exc.strerror or exc}"
-    if file_sha256(data) != record.sha256:
-        return (f"记录的细则文件「{path}」在，但它的 SHA-256 现在为 {file_sha256(data)}，与记录的不同："
+    digest = file_sha256(data)
+    if digest != record.sha256:
+        return (f"记录的细则文件「{path}」在，但它的 SHA-256 现在为 {digest}，与记录的不同："
                 "文件在生成工作簿之后被修改过")
     try:
-        return read_rubric(file)
+        return read_rubric(file, data)  # the bytes whose SHA-256 was just checked, not the file read again
     except (RubricError, OSError) as exc:
         return f"记录的细则文件「{path}」无法读取：{exc}"
 
