@@ -412,19 +412,26 @@ def _picker_values(inp: Inputs, result: Result, switches: Switches, picked: obje
     self_row = {} if index is None else {**{r.id: _self_score_value(inp, index, r.id) for r in inp.rubric.rules},
                                          **_self_total_values(inp, switches, result.units[index])}
     review = {} if index is None else review_row(lay, inp.rubric, result.units[index])
+    key_of_row = {r: k for k, r in {**lay.form_rows, **lay.form_total_rows}.items()}
     for (row, col), _ in lay.picker_formulas().items():
         if (row, col) == L.FORM_INDEX_CELL:
             value = None if index is None else index + 1
+        elif col == L.FORM_COLUMNS["self"]:
+            value = self_row.get(key_of_row[row])
         else:
-            key = next(k for k, r in {**lay.form_rows, **lay.form_total_rows}.items() if r == row)
-            if col == L.FORM_COLUMNS["self"]:
-                value = self_row.get(key)
-            elif col == L.FORM_COLUMNS["review"]:
-                value = review.get(key if key in lay.form_total_rows else f"score:{key}")
-            else:
-                value = review.get("why_total" if key == "total" else f"why:{key}")
+            score_key, why_key = _review_keys(lay, key_of_row[row])
+            wanted = score_key if col == L.FORM_COLUMNS["review"] else why_key
+            value = review.get(wanted) if wanted else None
         out[(L.FORM, row, col)] = value
     return out
+
+
+def _review_keys(lay: L.Layout, key: str) -> tuple[str, str | None]:
+    """The review_row keys of a 考评表 row's 复核得分 and 计分依据: a rule's score and words, a total's score
+    (words for the total only; None: the row has none of its own)."""
+    if key in lay.form_total_rows:
+        return key, ("why_total" if key == "total" else None)
+    return f"score:{key}", f"why:{key}"
 
 
 def add_unit_forms(wb, inp: Inputs, result: Result, stamp: str) -> None:
@@ -450,11 +457,10 @@ def add_unit_forms(wb, inp: Inputs, result: Result, stamp: str) -> None:
             _set_value(ws.cell(lay.form_total_rows[key], F["self"]), value)
         review = review_row(lay, inp.rubric, u)
         for key, row in {**lay.form_rows, **lay.form_total_rows}.items():
-            total = key in lay.form_total_rows
-            _set_value(ws.cell(row, F["review"]), review[key if total else f"score:{key}"])
-            why = "why_total" if key == "total" else None if total else f"why:{key}"
-            if why:
-                _set_value(ws.cell(row, L.FORM_EXTRA_COLUMN), review[why])
+            score_key, why_key = _review_keys(lay, key)
+            _set_value(ws.cell(row, F["review"]), review[score_key])
+            if why_key:
+                _set_value(ws.cell(row, L.FORM_EXTRA_COLUMN), review[why_key])
         _set_value(ws.cell(lay.form_stamp_row, 1), stamp)
         style.fit_row_heights(ws)
     # after the master's 考评表, in unit order
