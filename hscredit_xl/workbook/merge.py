@@ -186,25 +186,26 @@ def read_unit_files(path: Path, master: Book, minp: Inputs, choices: dict[str, s
         return [], _in_file(path, other)
     inp = read_inputs(book, minp.rubric, choices=minp.choices, per_unit_forms_ok=True)  # an old full template too
     if inp.layout is not None and inp.layout.per_unit_forms and not inp.layout.handout \
-            and len(_units_with_data(inp)) > 1 and not _structural(inp.problems):
-        return _read_old_master(path, book, inp, master, minp, choices)
+            and not _structural(inp.problems):
+        units = _units_with_data(inp)
+        if len(units) > 1:
+            return _read_old_master(path, book, inp, units, master, minp, choices)
     unit_file, problems = _read_unit_book(path, book, inp, master, minp, choices)
     return [unit_file] if unit_file is not None else [], problems
 
 
-def _read_old_master(path: Path, book: Book, inp: Inputs, master: Book, minp: Inputs,
+def _read_old_master(path: Path, book: Book, inp: Inputs, units: dict[int, str], master: Book, minp: Inputs,
                      choices: dict[str, str]) -> tuple[list[UnitFile], list[Problem]]:
-    """A master of layout 1 with several units' data: each unit is read and checked as a unit's file would be
-    (its name must be one of the new master's); the file name names no unit, so it is not compared."""
-    own = [p for p in inp.problems
-           if not (p.field.startswith(f"{L.SETTINGS}!") and p.label not in ("单位", "隐藏行", "合并单元格"))]
-    problems = _in_file(path, own) + _in_file(path, _compare_structure(book, master, inp.layout))
-    problems.append(_file_problem(path, f"旧版格式（每个单位一张考评表）的主工作簿，含 {len(_units_with_data(inp))} 个单位的"
+    """A master of layout 1 with several units' data (`units`: _units_with_data): each unit is read and checked as
+    a unit's file would be (its name must be one of the new master's); the file name names no unit, so it is not
+    compared."""
+    problems = _in_file(path, _own_problems(inp)) + _in_file(path, _compare_structure(book, master, inp.layout))
+    problems.append(_file_problem(path, f"旧版格式（每个单位一张考评表）的主工作簿，含 {len(units)} 个单位的"
                                         "数据：逐个单位合并", level=WARNING))
     if _structural(problems):
         return [], problems
     out = []
-    for i in _units_with_data(inp):
+    for i in units:
         unit_file, found = _unit_of_file(path, book, inp, i, master, minp, choices, [], name_hint=False)
         problems += found
         if unit_file is not None:
@@ -214,14 +215,18 @@ def _read_old_master(path: Path, book: Book, inp: Inputs, master: Book, minp: In
     return out, problems
 
 
+def _own_problems(inp: Inputs) -> list[Problem]:
+    """A unit's file's problems that are its own: its 设置 is not the city's (its switches, weights and group flags
+    are neither used nor checked), except its unit names, hidden rows and merged cells."""
+    return [p for p in inp.problems
+            if not (p.field.startswith(f"{L.SETTINGS}!") and p.label not in ("单位", "隐藏行", "合并单元格"))]
+
+
 def _read_unit_book(path: Path, book: Book, inp: Inputs, master: Book, minp: Inputs,
                     choices: dict[str, str]) -> tuple[UnitFile | None, list[Problem]]:
     if inp.layout is None:
         return None, _in_file(path, inp.problems)
-    # the unit's 设置 is not the city's: its switches, weights and 1.3 flags are not used, nor checked
-    own = [p for p in inp.problems
-           if not (p.field.startswith(f"{L.SETTINGS}!") and p.label not in ("单位", "隐藏行", "合并单元格"))]
-    problems = _in_file(path, own)
+    problems = _in_file(path, _own_problems(inp))
     if not inp.rows or inp.blocked or _structural(problems):
         return None, problems
     if not inp.layout.handout:  # a 填报版 has its own layout, checked cell by cell as it is read
