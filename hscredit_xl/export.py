@@ -419,19 +419,12 @@ def _picker_values(inp: Inputs, result: Result, switches: Switches, picked: obje
         elif col == L.FORM_COLUMNS["self"]:
             value = self_row.get(key_of_row[row])
         else:
-            score_key, why_key = _review_keys(lay, key_of_row[row])
+            score_key, why_key = lay.review_keys(key_of_row[row])
             wanted = score_key if col == L.FORM_COLUMNS["review"] else why_key
             value = review.get(wanted) if wanted else None
         out[(L.FORM, row, col)] = value
     return out
 
-
-def _review_keys(lay: L.Layout, key: str) -> tuple[str, str | None]:
-    """The review_row keys of a 考评表 row's 复核得分 and 计分依据: a rule's score and words, a total's score
-    (words for the total only; None: the row has none of its own)."""
-    if key in lay.form_total_rows:
-        return key, ("why_total" if key == "total" else None)
-    return f"score:{key}", f"why:{key}"
 
 
 def add_unit_forms(wb, inp: Inputs, result: Result, stamp: str) -> None:
@@ -457,7 +450,7 @@ def add_unit_forms(wb, inp: Inputs, result: Result, stamp: str) -> None:
             _set_value(ws.cell(lay.form_total_rows[key], F["self"]), value)
         review = review_row(lay, inp.rubric, u)
         for key, row in {**lay.form_rows, **lay.form_total_rows}.items():
-            score_key, why_key = _review_keys(lay, key)
+            score_key, why_key = lay.review_keys(key)
             _set_value(ws.cell(row, F["review"]), review[score_key])
             if why_key:
                 _set_value(ws.cell(row, L.FORM_EXTRA_COLUMN), review[why_key])

@@ -510,12 +510,18 @@ class Layout:
         rows = {**self.form_rows, **self.form_total_rows}
         for key, row in rows.items():
             out[(row, F["self"])] = pick(SELF_SCORES, self.self_columns[key])
-            out[(row, F["review"])] = pick(REVIEW, self.review_columns[key if key in self.form_total_rows
-                                                                        else f"score:{key}"])
-            why = "why_total" if key == "total" else None if key in self.form_total_rows else f"why:{key}"
-            if why:
-                out[(row, FORM_EXTRA_COLUMN)] = pick(REVIEW, self.review_columns[why])
+            score_key, why_key = self.review_keys(key)
+            out[(row, F["review"])] = pick(REVIEW, self.review_columns[score_key])
+            if why_key:
+                out[(row, FORM_EXTRA_COLUMN)] = pick(REVIEW, self.review_columns[why_key])
         return out
+
+    def review_keys(self, key: str) -> tuple[str, str | None]:
+        """The 复核明细 keys of a 考评表 row's 复核得分 and 计分依据: a rule's score and words, a total's score
+        (words for the total only; None: the row has none of its own)."""
+        if key in self.form_total_rows:
+            return key, ("why_total" if key == "total" else None)
+        return f"score:{key}", f"why:{key}"
 
     # --------------------------------------------------------------------- 填报版: scores a unit can compute
     def data_ref(self, index: int, key: str) -> str:
